@@ -1,0 +1,40 @@
+# Hatchway: `make run` starts the server on 127.0.0.1:8000 with SQLite in ./var;
+# `make test` runs every test on SQLite and on PostgreSQL (127.0.0.1:5432).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+IDP_MODULES := tests/idp/node_modules/.package-lock.json
+DB ?= sqlite postgresql
+PYTEST_ARGS ?=
+
+.PHONY: run test lint bench clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Hatchway needs Python 3.11 or newer")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(INSTALLED)
+
+$(IDP_MODULES): tests/idp/package.json tests/idp/package-lock.json
+	npm ci --prefix tests/idp --no-audit --no-fund
+	touch $(IDP_MODULES)
+
+run: $(INSTALLED)
+	HATCHWAY_DATA_DIR=$${HATCHWAY_DATA_DIR:-./var} $(BIN)/hatchway serve --host 127.0.0.1 --port 8000
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+
+test: $(INSTALLED) $(IDP_MODULES) lint
+	@command -v chromium >/dev/null || { echo "Browser tests need Debian chromium: apt-get install -y chromium"; exit 1; }
+	@for db in $(DB); do \
+		echo "=== tests on $$db ==="; \
+		HATCHWAY_TEST_DATABASE=$$db $(BIN)/pytest $(PYTEST_ARGS) || exit 1; \
+	done
+
+clean:
+	rm -rf $(VENV) tests/idp/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,129 @@
+"""The Hatchway application: routers, middleware and the lifespan of background work."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from hatchway import __version__
+from hatchway.config import Settings, load_settings
+from hatchway.context import AppContext
+from hatchway.db.engine import Database, create_database_engine, upgrade_database
+from hatchway.logs import RequestLogMiddleware, configure_logging, request_id_var
+from hatchway.mail.worker import OutboxWorker
+from hatchway.oidc.discovery import ProviderDirectory
+from hatchway.provisioning.app import create_provisioning_app
+from hatchway.provisioning.normalize import ProvisioningRequestMiddleware
+from hatchway.security.sealing import load_keyring
+from hatchway.security.ssrf import OutboundPolicy
+from hatchway.web import signin, workspace
+from hatchway.web.rendering import STATIC_DIR, message_page
+
+logger = logging.getLogger(__name__)
+
+
+def build_context(settings: Settings, *, migrate: bool = True) -> AppContext:
+    """Connect to the database (migrating it when asked) and load the sealing keys."""
+    engine = create_database_engine(settings.resolved_database_url)
+    if migrate:
+        upgrade_database(engine)
+    return AppContext(
+        settings=settings,
+        database=Database(engine),
+        keyring=load_keyring(settings.sealing_keys, settings.data_dir),
+        outbound_policy=OutboundPolicy(
+            allow_loopback=settings.insecure_loopback_idp,
+            timeout_seconds=settings.http_timeout_seconds,
+        ),
+    )
+
+
+def _warn_about_insecure_settings(settings: Settings) -> None:
+    if settings.insecure_loopback_idp:
+        logger.warning(
+            "config.insecure HATCHWAY_INSECURE_LOOPBACK_IDP=true: identity providers on loopback "
+            "addresses are allowed, also over plain http; use this for local testing only"
+        )
+    if not settings.secure_cookies:
+        logger.warning(
+            "config.insecure HATCHWAY_PUBLIC_URL=%s is not https: cookies are sent without the "
+            "Secure flag",
+            settings.public_url,
+        )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    logger.exception("request.failed path=%s", request.url.path)
+    reference = request_id_var.get()
+    if request.url.path.startswith("/Provisioning"):
+        return JSONResponse(
+            {
+                "Error": "InternalError",
+                "Message": f"Hatchway failed to handle the request; the operator can find it "
+                f"in the log under request id {reference}.",
+            },
+            status_code=500,
+        )
+    return message_page(
+        request,
+        "Something went wrong",
+        f"Hatchway failed to handle this request. The operator can find it in the log under "
+        f"request id {reference}.",
+        status_code=500,
+    )
+
+
+def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
+    """Build the application; pass a ready `context` to share it (tests, several apps)."""
+    settings = settings or (context.settings if context else load_settings())
+    context = context or build_context(settings)
+    worker = OutboxWorker(context)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _warn_about_insecure_settings(settings)
+        if settings.outbox_worker:
+            worker.start()
+        logger.info("server.started version=%s pid=%d", __version__, os.getpid())
+        try:
+            yield
+        finally:
+            await worker.stop()
+            logger.info("server.stopped pid=%d", os.getpid())
+
+    app = FastAPI(
+        title="Hatchway",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        redirect_slashes=False,
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    app.state.provider_directory = ProviderDirectory(context.http_client)
+    app.state.outbox_worker = worker
+    app.add_exception_handler(Exception, _unexpected_error)
+
+    provisioning = create_provisioning_app(context)
+    app.mount("/Provisioning", provisioning)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(signin.router)
+    app.include_router(workspace.router)
+
+    app.add_middleware(ProvisioningRequestMiddleware)
+    app.add_middleware(RequestLogMiddleware)
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """Uvicorn's factory for worker processes; the parent process already migrated."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings, context=build_context(settings, migrate=False))

@@ -1,0 +1,89 @@
+"""Audit records: who changed what, when and from where, secret-free by construction."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hatchway.db.models import AuditRecord, Environment
+from hatchway.security.redaction import redact
+
+
+class ActorType(enum.StrEnum):
+    PROVISIONING_KEY = "ProvisioningKey"
+    ADMINISTRATOR = "Administrator"
+    USER = "User"
+    EMERGENCY_SESSION = "EmergencySession"
+    COMMAND_LINE = "CommandLine"
+    SYSTEM = "System"
+    ANONYMOUS = "Anonymous"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: the kind of actor, a name (never a secret) and the client address."""
+
+    type: ActorType
+    name: str
+    client_address: str | None = None
+
+
+SYSTEM_ACTOR = Actor(ActorType.SYSTEM, "hatchway")
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    target: str,
+    *,
+    now: datetime,
+    environment: Environment | None = None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    outcome: str = "success",
+    detail: str | None = None,
+) -> AuditRecord:
+    """Add an audit record to the session's transaction; values pass through `redact`."""
+    entry = AuditRecord(
+        occurred_at=now,
+        environment_id=environment.id if environment is not None else None,
+        environment_name=environment.name if environment is not None else None,
+        actor_type=actor.type.value,
+        actor=actor.name,
+        client_address=actor.client_address,
+        action=action,
+        target=target,
+        outcome=outcome,
+        before=redact(before) if before is not None else None,
+        after=redact(after) if after is not None else None,
+        detail=detail,
+    )
+    session.add(entry)
+    return entry
+
+
+def list_records(
+    session: Session,
+    environment: Environment,
+    *,
+    limit: int = 50,
+    before_id: int | None = None,
+    action: str | None = None,
+    actor: str | None = None,
+) -> list[AuditRecord]:
+    """Return an environment's records, newest first, `limit` at a time below `before_id`."""
+    query = select(AuditRecord).where(AuditRecord.environment_id == environment.id)
+    if before_id is not None:
+        query = query.where(AuditRecord.id < before_id)
+    if action:
+        query = query.where(AuditRecord.action == action)
+    if actor:
+        query = query.where(AuditRecord.actor == actor)
+    return list(session.scalars(query.order_by(AuditRecord.id.desc()).limit(limit)))

@@ -1,0 +1,118 @@
+"""The hatchway command: server-side operations of the host's operator."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from hatchway import __version__
+from hatchway.config import ConfigurationError, Settings, load_settings
+from hatchway.logs import configure_logging
+
+app = typer.Typer(
+    name="hatchway",
+    help="Hatchway: identity control plane for multi-tenant workspace portals.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database operations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigurationError as error:
+        typer.echo(f"Configuration error: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _first_start_banner(settings: Settings, key: str) -> str:
+    base = settings.public_url
+    return f"""
+================================================================================
+ Hatchway generated this instance's Provisioning Key. It is shown only now;
+ Hatchway stores only its hash. Keep it somewhere safe:
+
+     {key}
+
+ Create an environment with its administrator:
+
+   curl -X POST '{base}/Provisioning/Environment/' \\
+     -H 'ProvisioningKey: {key}' \\
+     -H 'Content-Type: application/json' \\
+     -d '{{"EnvironmentName": "contoso", "EmailAddress": "admin@contoso.com",
+          "FirstName": "Ada", "LastName": "Admin", "Password": "choose-a-long-password"}}'
+
+ Then sign in at {base}/contoso/SignIn
+================================================================================
+"""
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Number of worker processes.")] = 1,
+) -> None:
+    """Migrate the database and start the server."""
+    import uvicorn
+
+    from hatchway.db.engine import Database, create_database_engine, upgrade_database
+    from hatchway.db.types import utcnow
+    from hatchway.provisioning.auth import ensure_provisioning_key
+
+    settings = _settings()
+    if not settings.public_url_configured:
+        # Without a configured public URL, links and redirect URIs name this listener; the
+        # worker processes read their settings from the environment, so it goes there too.
+        display_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        os.environ["HATCHWAY_PUBLIC_URL"] = f"http://{display_host}:{port}"
+        settings = _settings()
+    configure_logging(settings.log_level)
+    engine = create_database_engine(settings.resolved_database_url)
+    upgrade_database(engine)
+
+    new_key = ensure_provisioning_key(Database(engine), settings.provisioning_key, utcnow())
+    engine.dispose()
+    if new_key is not None:
+        print(_first_start_banner(settings, new_key), flush=True)
+
+    uvicorn.run(
+        "hatchway.app:create_app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending database migrations."""
+    from hatchway.db.engine import create_database_engine, current_revision, upgrade_database
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    engine = create_database_engine(settings.resolved_database_url)
+    upgrade_database(engine)
+    typer.echo(f"Database is at revision {current_revision(engine)}.")
+    engine.dispose()
+
+
+@app.command()
+def version() -> None:
+    """Print Hatchway's version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(app())

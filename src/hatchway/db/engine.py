@@ -1,0 +1,122 @@
+"""Engine, sessions and migrations for SQLite (default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_WRITE_OPTION = "hatchway_write"
+
+
+def normalize_database_url(url: str) -> str:
+    """Pick the psycopg 3 driver for plain PostgreSQL URLs, which SQLAlchemy maps to psycopg2."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event below issue BEGIN itself instead of the sqlite3 module.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    # A write transaction takes the write lock at BEGIN: a deferred one that reads first and
+    # writes later fails at once (SQLITE_BUSY) when another writer committed in between.
+    if connection.get_execution_options().get(_WRITE_OPTION):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")
+
+
+def create_database_engine(url: str) -> Engine:
+    """Create the engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+    url = normalize_database_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 10}, pool_size=20
+        )
+        event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+class Database:
+    """The engine and two kinds of transactions: reads, and writes that serialize on SQLite.
+
+    On PostgreSQL a write transaction is an ordinary READ COMMITTED one; services that must
+    serialize on a row lock it with SELECT ... FOR UPDATE.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._read_factory = sessionmaker(bind=engine, expire_on_commit=False)
+        write_engine = engine.execution_options(**{_WRITE_OPTION: True})
+        self._write_factory = sessionmaker(bind=write_engine, expire_on_commit=False)
+
+    @property
+    def backend(self) -> str:
+        return self.engine.url.get_backend_name()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """Open a transaction for reading; it commits at the end so that small writes stay."""
+        with self._read_factory() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """Open a transaction that commits when the block ends normally and rolls back on error."""
+        with self._write_factory() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade_database(engine: Engine) -> None:
+    """Apply every pending Alembic migration."""
+    logger.info("database.migrate.start backend=%s", engine.url.get_backend_name())
+    command.upgrade(_alembic_config(engine), "head")
+    logger.info("database.migrate.done revision=%s", current_revision(engine))
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision(engine: Engine) -> str | None:
+    return ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()

@@ -1,0 +1,164 @@
+"""Authenticated encryption of stored secrets (Fernet), with a rotatable keyring.
+
+The keyring comes from `HATCHWAY_SEALING_KEYS` (comma-separated Fernet keys, newest first) or,
+when that is unset, from the file `sealing-keys` in the data folder, created on first use.
+Sealed values carry a version prefix so that the format can change later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import threading
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+logger = logging.getLogger(__name__)
+
+_PREFIX = "f1:"
+KEYRING_FILE = "sealing-keys"
+
+
+class SealingError(Exception):
+    """A sealed value cannot be opened with any key of the keyring."""
+
+
+class Keyring:
+    """The sealing keys of this instance; the first one seals, every one can open."""
+
+    def __init__(self, keys: list[str], path: Path | None = None) -> None:
+        if not keys:
+            raise ValueError("a keyring needs at least one key")
+        self._lock = threading.Lock()
+        self._path = path
+        self._keys = list(keys)
+        self._fernet = MultiFernet([Fernet(key.encode("ascii")) for key in keys])
+
+    @property
+    def key_count(self) -> int:
+        return len(self._keys)
+
+    @property
+    def file_backed(self) -> bool:
+        return self._path is not None
+
+    def seal(self, plaintext: str) -> str:
+        return _PREFIX + self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
+
+    def unseal(self, sealed: str) -> str:
+        """Open a sealed value; reloads the keyring file once in case another process rotated it."""
+        if not sealed.startswith(_PREFIX):
+            raise SealingError("the stored value is not in a format this version can open")
+        token = sealed[len(_PREFIX) :].encode("ascii")
+        try:
+            return self._fernet.decrypt(token).decode("utf-8")
+        except InvalidToken:
+            if not self.reload():
+                raise SealingError(
+                    "no sealing key of this instance opens the stored value"
+                ) from None
+        try:
+            return self._fernet.decrypt(token).decode("utf-8")
+        except InvalidToken:
+            raise SealingError("no sealing key of this instance opens the stored value") from None
+
+    def reseal(self, sealed: str) -> str:
+        """Seal a value again with the newest key."""
+        return self.seal(self.unseal(sealed))
+
+    def signing_keys(self, purpose: str) -> list[bytes]:
+        """Derive HMAC keys for one purpose, one per sealing key, the current one first."""
+        return [
+            hmac.new(
+                key.encode("ascii"), b"hatchway-signing:" + purpose.encode(), hashlib.sha256
+            ).digest()
+            for key in self._keys
+        ]
+
+    def reload(self) -> bool:
+        """Read the keyring file again; return True when it held keys not loaded before."""
+        if self._path is None or not self._path.exists():
+            return False
+        keys = _read_keys(self._path)
+        with self._lock:
+            if keys == self._keys:
+                return False
+            self._keys = keys
+            self._fernet = MultiFernet([Fernet(key.encode("ascii")) for key in keys])
+        logger.info("sealing.keyring.reloaded keys=%d", len(keys))
+        return True
+
+    def rotate(self) -> None:
+        """Put a new key in front; older keys stay so that existing values still open."""
+        if self._path is None:
+            raise SealingError(
+                "the sealing keys come from HATCHWAY_SEALING_KEYS; rotate them by putting a new "
+                "key (from 'Fernet.generate_key()') first in that variable and restarting"
+            )
+        with self._lock:
+            keys = [Fernet.generate_key().decode("ascii"), *self._keys]
+            _write_keys(self._path, keys)
+            self._keys = keys
+            self._fernet = MultiFernet([Fernet(key.encode("ascii")) for key in keys])
+
+    def retire_old_keys(self) -> None:
+        """Keep only the newest key; call after every stored value was resealed."""
+        if self._path is None:
+            return
+        with self._lock:
+            keys = self._keys[:1]
+            _write_keys(self._path, keys)
+            self._keys = keys
+            self._fernet = MultiFernet([Fernet(key.encode("ascii")) for key in keys])
+
+
+def _read_keys(path: Path) -> list[str]:
+    lines = path.read_text(encoding="ascii").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _write_keys(path: Path, keys: list[str]) -> None:
+    temporary = path.with_suffix(".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(
+            "# Hatchway sealing keys, newest first. Keep this file secret and backed up.\n"
+        )
+        handle.write("\n".join(keys) + "\n")
+    os.replace(temporary, path)
+
+
+def load_keyring(configured_keys: tuple[str, ...], data_dir: Path) -> Keyring:
+    """Load the keyring from the configured keys, or from (or into) the data folder."""
+    if configured_keys:
+        for index, key in enumerate(configured_keys):
+            try:
+                Fernet(key.encode("ascii"))
+            except (ValueError, UnicodeEncodeError):
+                raise ValueError(
+                    f"HATCHWAY_SEALING_KEYS entry {index + 1} is not a Fernet key "
+                    "(32 url-safe base64-encoded bytes)"
+                ) from None
+        return Keyring(list(configured_keys))
+
+    path = data_dir / KEYRING_FILE
+    if not path.exists():
+        _create_keyring_file(path)
+    return Keyring(_read_keys(path), path)
+
+
+def _create_keyring_file(path: Path) -> None:
+    """Write a first key; a hard link makes creation atomic when several workers start at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f"{path.name}.{os.getpid()}.new")
+    _write_keys(draft, [Fernet.generate_key().decode("ascii")])
+    try:
+        os.link(draft, path)
+        logger.info("sealing.keyring.created path=%s", path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink(missing_ok=True)

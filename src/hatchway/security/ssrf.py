@@ -1,0 +1,249 @@
+"""The SSRF guard: the one HTTP client for every URL that a user supplied.
+
+Rules, checked on the address actually connected to (so DNS rebinding cannot slip past):
+``https`` only; every address the host resolves to must be public (no loopback, private,
+link-local, multicast, reserved, shared or metadata ranges); redirects are not followed;
+timeouts of a few seconds; response bodies capped. With ``allow_loopback`` (the setting
+``HATCHWAY_INSECURE_LOOPBACK_IDP``) a host that resolves to loopback addresses only is allowed,
+over http or https, for local testing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import socket
+import ssl
+import typing
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpcore
+import httpx
+
+logger = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+
+Resolver = Callable[[str, int], list[str]]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Ranges that `is_global` does not already exclude but that reach cloud-internal services.
+_EXTRA_BLOCKED = (
+    ipaddress.ip_network("100.64.0.0/10"),  # shared address space, used for cloud metadata too
+    ipaddress.ip_network("192.0.0.0/24"),
+    ipaddress.ip_network("198.18.0.0/15"),
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+class OutboundError(Exception):
+    """A request to a user-supplied URL was not made or not completed; `reason` says why."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{reason} ({url})")
+        self.url = url
+        self.reason = reason
+
+
+class UnsafeDestinationError(OutboundError):
+    """The URL's scheme or the addresses its host resolves to are not allowed."""
+
+
+class ResponseTooLargeError(OutboundError):
+    """The response body was larger than the cap for that kind of document."""
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """Resolve a host name to its addresses with the operating system's resolver."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def is_public_address(address: IPAddress) -> bool:
+    """Tell whether an address is globally routable and outside every internal range."""
+    embedded = _embedded_ipv4(address)
+    if embedded is not None:
+        return is_public_address(embedded)
+    if not address.is_global or address.is_multicast:
+        return False
+    return not any(address in network for network in _EXTRA_BLOCKED)
+
+
+def _is_loopback(address: IPAddress) -> bool:
+    embedded = _embedded_ipv4(address)
+    return (embedded or address).is_loopback
+
+
+@dataclass(frozen=True)
+class OutboundPolicy:
+    """What the guard allows; tests pass their own resolver to map test names to loopback."""
+
+    allow_loopback: bool = False
+    timeout_seconds: float = 5.0
+    resolver: Resolver = field(default=system_resolver)
+
+    def check_addresses(self, url: str, host: str, addresses: Iterable[str]) -> list[str]:
+        """Return the addresses that may be connected to, or raise when any is not allowed."""
+        parsed = [ipaddress.ip_address(address.split("%")[0]) for address in addresses]
+        if not parsed:
+            raise UnsafeDestinationError(url, f"host '{host}' has no addresses")
+        if all(is_public_address(address) for address in parsed):
+            return [str(address) for address in parsed]
+        if self.allow_loopback and all(_is_loopback(address) for address in parsed):
+            return [str(address) for address in parsed]
+        blocked = next(a for a in parsed if not is_public_address(a))
+        hint = (
+            " (set HATCHWAY_INSECURE_LOOPBACK_IDP=true to allow loopback for local testing)"
+            if _is_loopback(blocked) and not self.allow_loopback
+            else ""
+        )
+        raise UnsafeDestinationError(
+            url, f"host '{host}' resolves to the non-public address {blocked}{hint}"
+        )
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    """Resolves the host itself, checks every address, and connects only to a checked one."""
+
+    def __init__(self, policy: OutboundPolicy) -> None:
+        self._policy = policy
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        url = f"{host}:{port}"
+        try:
+            addresses = self._policy.resolver(host, port)
+        except OSError as error:
+            raise OutboundError(url, f"host '{host}' could not be resolved: {error}") from None
+        allowed = self._policy.check_addresses(url, host, addresses)
+
+        last_error: Exception | None = None
+        for address in allowed:
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
+                last_error = error
+        assert last_error is not None
+        raise last_error
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    def __init__(self, policy: OutboundPolicy) -> None:
+        super().__init__(trust_env=False)
+        self._policy = policy
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ssl.create_default_context(),
+            network_backend=_GuardedBackend(policy),
+            max_connections=20,
+            keepalive_expiry=30.0,
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        scheme = request.url.scheme
+        if scheme == "https":
+            return super().handle_request(request)
+        if scheme == "http" and self._policy.allow_loopback:
+            # Plain http is tolerated for loopback hosts only; the backend refuses the rest.
+            host = request.url.host
+            try:
+                addresses = self._policy.resolver(host, request.url.port or 80)
+            except OSError as error:
+                raise OutboundError(url, f"host '{host}' could not be resolved: {error}") from None
+            if addresses and all(
+                _is_loopback(ipaddress.ip_address(a.split("%")[0])) for a in addresses
+            ):
+                return super().handle_request(request)
+        raise UnsafeDestinationError(url, f"the URL must use https, not '{scheme}'")
+
+
+def create_guarded_client(policy: OutboundPolicy) -> httpx.Client:
+    """Create the client that every fetch of a user-supplied URL must use."""
+    return httpx.Client(
+        transport=_GuardedTransport(policy),
+        follow_redirects=False,
+        timeout=httpx.Timeout(policy.timeout_seconds),
+        trust_env=False,
+        headers={"User-Agent": "Hatchway"},
+    )
+
+
+def read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    """Read a streamed response body, refusing one larger than `max_bytes`."""
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise ResponseTooLargeError(str(response.url), f"response larger than {max_bytes} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise ResponseTooLargeError(
+                str(response.url), f"response larger than {max_bytes} bytes"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@dataclass(frozen=True)
+class FetchedJson:
+    status_code: int
+    document: Any
+    headers: httpx.Headers
+
+
+def fetch_json(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    max_bytes: int = MIB,
+    data: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> FetchedJson:
+    """Send a request through the guarded client and parse a capped JSON body.
+
+    Raises `OutboundError` for refused destinations, network failures, oversized or non-JSON
+    bodies; HTTP error statuses are returned, because token endpoints explain errors in JSON.
+    """
+    try:
+        with client.stream(method, url, data=data, headers=headers) as response:
+            body = read_capped(response, max_bytes)
+    except OutboundError:
+        raise
+    except httpx.TimeoutException:
+        raise OutboundError(url, "the request timed out") from None
+    except httpx.HTTPError as error:
+        raise OutboundError(url, f"the request failed: {type(error).__name__}") from None
+
+    if 300 <= response.status_code < 400:
+        location = response.headers.get("location", "")
+        raise OutboundError(
+            url, f"the server redirected (HTTP {response.status_code}) to '{location}'"
+        )
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise OutboundError(
+            url, f"the response (HTTP {response.status_code}) is not JSON"
+        ) from None
+    return FetchedJson(response.status_code, document, response.headers)

@@ -1,0 +1,338 @@
+"""An environment's SSO settings: reading, changing with versions, and the redacted view."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hatchway.audit import service as audit
+from hatchway.audit.service import Actor
+from hatchway.db.models import Environment, SsoSettings, SsoVersion
+from hatchway.errors import PreconditionFailed, ValidationFailed, ValidationResult
+from hatchway.security.sealing import Keyring
+from hatchway.security.tokens import fingerprint
+from hatchway.sso.inputs import check_authority, check_client_id, check_key
+
+logger = logging.getLogger(__name__)
+
+
+class SsoMode(enum.StrEnum):
+    NONE = "None"
+    OAUTH2 = "OAuth2"
+
+
+@dataclass(frozen=True)
+class OAuth2Input:
+    """The body of a PUT .../SingleSignOnSettings/OAuth2; None means 'not sent, keep stored'."""
+
+    authority: str | None = None
+    client_id: str | None = None
+    key: str | None = field(default=None, repr=False)
+    key_expires_on: date | None = None
+
+
+@dataclass(frozen=True)
+class OAuth2Values:
+    """Checked values ready to verify or save; `key` is the clear Key or None to keep the stored."""
+
+    authority: str
+    client_id: str
+    key: str | None = field(repr=False)
+    key_expires_on: date | None
+    notices: tuple[ValidationResult, ...] = ()
+
+
+def redirect_uri_for(public_url: str, environment_name: str) -> str:
+    """Return the exact redirect URI to register at the identity provider."""
+    return f"{public_url.rstrip('/')}/{environment_name}/OAuth2/HandleAuthorityResponse"
+
+
+def get_settings(session: Session, environment: Environment, *, lock: bool = False) -> SsoSettings:
+    """Return the environment's settings row, creating mode None if missing."""
+    query = select(SsoSettings).where(SsoSettings.environment_id == environment.id)
+    if lock:
+        query = query.with_for_update()
+    settings = session.scalar(query)
+    if settings is None:
+        settings = SsoSettings(
+            environment_id=environment.id,
+            mode=SsoMode.NONE.value,
+            version=0,
+            updated_at=environment.created_at,
+        )
+        session.add(settings)
+        session.flush()
+    return settings
+
+
+def is_complete(settings: SsoSettings) -> bool:
+    """Tell whether sign-in can go to the identity provider with these settings."""
+    return (
+        settings.mode == SsoMode.OAUTH2.value
+        and bool(settings.authority)
+        and bool(settings.client_id)
+        and bool(settings.key_sealed)
+    )
+
+
+def etag(settings: SsoSettings) -> str:
+    return f'"{settings.version}"'
+
+
+def settings_view(
+    settings: SsoSettings, environment: Environment, public_url: str, today: date
+) -> dict[str, Any]:
+    """Return the GET representation: everything but the Key, which only shows as set or not."""
+    days_left = (
+        (settings.key_expires_on - today).days if settings.key_expires_on is not None else None
+    )
+    return {
+        "Mode": settings.mode,
+        "Authority": settings.authority,
+        "ClientId": settings.client_id,
+        "KeySet": settings.key_sealed is not None,
+        "KeyUpdatedOn": settings.key_updated_at,
+        "KeyExpiresOn": settings.key_expires_on,
+        "KeyDaysLeft": days_left,
+        "Version": settings.version,
+        "UpdatedOn": settings.updated_at,
+        "LastKnownGoodVersion": settings.last_known_good_version,
+        "RedirectUri": redirect_uri_for(public_url, environment.name),
+    }
+
+
+def check_oauth2_input(
+    change: OAuth2Input, stored: SsoSettings, *, allow_loopback_http: bool
+) -> OAuth2Values:
+    """Run the static checks; values not sent fall back to the stored ones."""
+    errors: list[ValidationResult] = []
+    notices: list[ValidationResult] = []
+
+    def required(member: str, sent: str | None, kept: str | None, advice: str) -> str | None:
+        if sent is None and not kept:
+            errors.append(ValidationResult((member,), f"{member} is missing; {advice}"))
+        return sent
+
+    authority_raw = required(
+        "Authority",
+        change.authority,
+        stored.authority,
+        "send the identity provider's URL, such as "
+        "'https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0'.",
+    )
+    client_id_raw = required(
+        "ClientId",
+        change.client_id,
+        stored.client_id,
+        "send the Application (client) ID of the app registration.",
+    )
+    key_raw = required(
+        "Key",
+        change.key,
+        stored.key_sealed,
+        "send the client secret's Value (a PUT without Key keeps the stored one, but none is "
+        "stored yet).",
+    )
+
+    authority = stored.authority or ""
+    if authority_raw is not None:
+        checked = check_authority(authority_raw, allow_loopback_http=allow_loopback_http)
+        errors += checked.errors
+        notices += checked.notices
+        authority = checked.value
+    client_id = stored.client_id or ""
+    if client_id_raw is not None:
+        checked = check_client_id(client_id_raw)
+        errors += checked.errors
+        notices += checked.notices
+        client_id = checked.value
+    key: str | None = None
+    if key_raw is not None:
+        checked = check_key(key_raw)
+        errors += checked.errors
+        notices += checked.notices
+        key = checked.value
+
+    if errors:
+        raise ValidationFailed(errors)
+    expires = (
+        change.key_expires_on
+        if change.key_expires_on is not None
+        else (stored.key_expires_on if key is None else None)
+    )
+    return OAuth2Values(authority, client_id, key, expires, tuple(notices))
+
+
+def _snapshot(settings: SsoSettings) -> dict[str, Any]:
+    return {
+        "Mode": settings.mode,
+        "Authority": settings.authority,
+        "ClientId": settings.client_id,
+        "KeyFingerprint": settings.key_fingerprint,
+        "KeyExpiresOn": settings.key_expires_on.isoformat() if settings.key_expires_on else None,
+    }
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: {"From": before[name], "To": after[name]}
+        for name in after
+        if before.get(name) != after[name]
+    }
+
+
+def _check_if_match(settings: SsoSettings, if_match: str | None) -> None:
+    if if_match is None or if_match.strip() == "*":
+        return
+    wanted = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
+    if etag(settings) not in wanted:
+        raise PreconditionFailed(if_match.strip(), etag(settings))
+
+
+def _record_version(
+    session: Session,
+    settings: SsoSettings,
+    actor: Actor,
+    now: datetime,
+    changes: dict[str, Any],
+    *,
+    verification: dict[str, Any] | None = None,
+    verification_skipped: bool = False,
+    restored_from: int | None = None,
+) -> SsoVersion:
+    version = SsoVersion(
+        environment_id=settings.environment_id,
+        version=settings.version,
+        mode=settings.mode,
+        authority=settings.authority,
+        client_id=settings.client_id,
+        key_sealed=settings.key_sealed,
+        key_fingerprint=settings.key_fingerprint,
+        key_expires_on=settings.key_expires_on,
+        allowed_tenants=settings.allowed_tenants,
+        created_at=now,
+        actor_type=actor.type.value,
+        actor=actor.name,
+        client_address=actor.client_address,
+        changes=changes,
+        verification=verification,
+        verification_skipped=verification_skipped,
+        restored_from=restored_from,
+    )
+    session.add(version)
+    return version
+
+
+def save_oauth2(
+    session: Session,
+    environment: Environment,
+    values: OAuth2Values,
+    *,
+    keyring: Keyring,
+    actor: Actor,
+    now: datetime,
+    if_match: str | None = None,
+    verification: dict[str, Any] | None = None,
+    verification_skipped: bool = False,
+) -> tuple[SsoSettings, bool]:
+    """Store checked values as a new version; return the settings and whether anything changed."""
+    settings = get_settings(session, environment, lock=True)
+    _check_if_match(settings, if_match)
+    before = _snapshot(settings)
+
+    settings.mode = SsoMode.OAUTH2.value
+    settings.authority = values.authority
+    settings.client_id = values.client_id
+    if values.key is not None and fingerprint(values.key) != settings.key_fingerprint:
+        settings.key_sealed = keyring.seal(values.key)
+        settings.key_fingerprint = fingerprint(values.key)
+        settings.key_updated_at = now
+    settings.key_expires_on = values.key_expires_on
+    after = _snapshot(settings)
+
+    changes = _changes(before, after)
+    if not changes:
+        return settings, False
+    settings.version += 1
+    settings.updated_at = now
+    _record_version(
+        session,
+        settings,
+        actor,
+        now,
+        changes,
+        verification=verification,
+        verification_skipped=verification_skipped,
+    )
+    audit.record(
+        session,
+        actor,
+        "sso.update",
+        environment.name,
+        now=now,
+        environment=environment,
+        before=before,
+        after=after,
+        detail="saved without verification" if verification_skipped else None,
+    )
+    logger.info(
+        "sso.settings.saved environment=%s version=%d changed=%s",
+        environment.name,
+        settings.version,
+        ",".join(sorted(changes)),
+    )
+    return settings, True
+
+
+def disable_oauth2(
+    session: Session,
+    environment: Environment,
+    *,
+    actor: Actor,
+    now: datetime,
+    if_match: str | None = None,
+) -> SsoSettings:
+    """Switch to mode None; the stored values stay in the version history for a restore."""
+    settings = get_settings(session, environment, lock=True)
+    _check_if_match(settings, if_match)
+    before = _snapshot(settings)
+
+    settings.mode = SsoMode.NONE.value
+    settings.authority = None
+    settings.client_id = None
+    settings.key_sealed = None
+    settings.key_fingerprint = None
+    settings.key_updated_at = None
+    settings.key_expires_on = None
+    after = _snapshot(settings)
+    changes = _changes(before, after)
+    if not changes:
+        return settings
+    settings.version += 1
+    settings.updated_at = now
+    _record_version(session, settings, actor, now, changes)
+    audit.record(
+        session,
+        actor,
+        "sso.disable",
+        environment.name,
+        now=now,
+        environment=environment,
+        before=before,
+        after=after,
+    )
+    logger.info(
+        "sso.settings.disabled environment=%s version=%d", environment.name, settings.version
+    )
+    return settings
+
+
+def unseal_key(keyring: Keyring, settings: SsoSettings) -> str:
+    assert settings.key_sealed is not None, "unseal_key needs stored settings with a Key"
+    return keyring.unseal(settings.key_sealed)
