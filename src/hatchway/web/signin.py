@@ -160,7 +160,7 @@ def sign_in(request: Request, environment_name: str) -> Response:
         client = client_configuration(context, environment.name, settings)
         url, attempt = start_sign_in(directory_of(request), client, return_to, settings.version)
     except SealingError:
-        return _failure_page(request, environment.name, _unreadable_key_error(), 500)
+        return _failure_page(request, environment.name, _unreadable_key_error(), 503)
     except SignInError as error:
         return _failure_page(request, environment.name, error, 502)
 
@@ -255,7 +255,7 @@ def handle_authority_response(request: Request, environment_name: str) -> Respon
     except SignInError as error:
         response = _failure_page(request, environment.name, error)
     except SealingError:
-        response = _failure_page(request, environment.name, _unreadable_key_error(), 500)
+        response = _failure_page(request, environment.name, _unreadable_key_error(), 503)
 
     if cookie_name is not None:
         response.delete_cookie(
