@@ -405,8 +405,11 @@ def delete_user_from_body(
     Id: Annotated[int | None, Query()] = None,
     EmailAddress: Annotated[str | None, Query()] = None,
 ) -> UserOut:
-    user_id = Id if Id is not None else (body.id if body else None)
-    email = EmailAddress if EmailAddress is not None else (body.email_address if body else None)
+    user_id = Id
+    email = EmailAddress
+    if body is not None:
+        user_id = user_id if user_id is not None else body.id
+        email = email if email is not None else body.email_address
     return _delete(context, actor, EnvironmentName, user_id, email)
 
 

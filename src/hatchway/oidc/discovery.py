@@ -126,12 +126,12 @@ class ProviderDirectory:
             ) from None
         if fetched.status_code != 200:
             raise ProviderError(
-                f"The {what} at '{url}' answered HTTP {fetched.status_code} instead of 200."
+                f"The {what} at '{url}' returned HTTP {fetched.status_code} instead of 200."
             )
         return fetched.document
 
     def metadata(self, authority: str, *, refresh: bool = False) -> ProviderMetadata:
-        """Return the provider metadata for an Authority, fetched at most once an hour."""
+        """Return the provider metadata for an Authority, from the cache when under an hour old."""
         now = self._monotonic()
         with self._lock:
             cached = self._metadata.get(authority)

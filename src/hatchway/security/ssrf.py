@@ -1,11 +1,11 @@
 """The SSRF guard: the one HTTP client for every URL that a user supplied.
 
-Rules, checked on the address actually connected to (so DNS rebinding cannot slip past):
-``https`` only; every address the host resolves to must be public (no loopback, private,
-link-local, multicast, reserved, shared or metadata ranges); redirects are not followed;
-timeouts of a few seconds; response bodies capped. With ``allow_loopback`` (the setting
-``HATCHWAY_INSECURE_LOOPBACK_IDP``) a host that resolves to loopback addresses only is allowed,
-over http or https, for local testing.
+The guard checks the address it actually connects to, so DNS rebinding cannot slip past it.
+Only ``https`` is allowed. Every address the host resolves to must be public: no loopback,
+private, link-local, multicast, reserved, shared or metadata range. Redirects are not
+followed, timeouts are a few seconds and response bodies are capped. With ``allow_loopback``
+(the setting ``HATCHWAY_INSECURE_LOOPBACK_IDP``) a host that resolves to loopback addresses
+only is allowed, over http or https, for local testing.
 """
 
 from __future__ import annotations
