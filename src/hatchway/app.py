@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hatchway import __version__
 from hatchway.config import Settings, load_settings
@@ -79,6 +80,33 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _http_error_page(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if request.url.path.startswith("/Provisioning"):
+        return JSONResponse(
+            {
+                "Error": "PathNotFound",
+                "Message": f"No Provisioning API call has the path "
+                f"'{request.url.path}'; see /Provisioning/openapi.json.",
+            },
+            status_code=exc.status_code,
+        )
+    if exc.status_code == 405:
+        return message_page(
+            request,
+            "Not allowed",
+            f"{request.method} is not allowed on this page.",
+            status_code=405,
+        )
+    return message_page(
+        request,
+        "Page not found",
+        f"There is no page at '{request.url.path}'.",
+        hint="Check the address you were given.",
+        status_code=exc.status_code,
+    )
+
+
 def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
     """Build the application; pass a ready `context` to share it (tests, several apps)."""
     settings = settings or (context.settings if context else load_settings())
@@ -110,6 +138,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.state.provider_directory = ProviderDirectory(context.http_client)
     app.state.outbox_worker = worker
     app.add_exception_handler(Exception, _unexpected_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error_page)
 
     provisioning = create_provisioning_app(context)
     app.mount("/Provisioning", provisioning)

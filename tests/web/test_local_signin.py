@@ -226,3 +226,19 @@ def test_temporary_password_must_be_replaced_first(
 
     status, _, _ = post_sign_in(client, "tailspin", "tom@tailspin.test", temporary.group(1))
     assert status == 401
+
+
+def test_environment_name_in_other_case_redirects_to_canonical_path(
+    client: TestClient, environment: str
+) -> None:
+    response = client.get("/Contoso/SignIn?local=1")
+
+    assert response.status_code == 308
+    assert response.headers["location"] == "/contoso/SignIn?local=1"
+
+
+def test_unknown_page_gets_a_readable_not_found_page(client: TestClient) -> None:
+    response = client.get("/contoso/NoSuchPage")
+
+    assert response.status_code == 404
+    assert "There is no page at" in html.unescape(response.text)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from hatchway.context import AppContext, get_context
-from hatchway.db.models import Environment
 from hatchway.environments import service as environments
 from hatchway.web.rendering import message_page
 from hatchway.web.sessions import SESSION_COOKIE
@@ -38,6 +37,8 @@ def load_environment(request: Request, name: str) -> PageEnvironment | Response:
             if environment is not None
             else None
         )
+    if found is not None and found.name != name:
+        return _canonical_redirect(request, name, found.name)
     if found is None:
         return message_page(
             request,
@@ -57,10 +58,11 @@ def load_environment(request: Request, name: str) -> PageEnvironment | Response:
     return found
 
 
-def as_model(session_environment: Environment) -> PageEnvironment:
-    return PageEnvironment(
-        session_environment.id, session_environment.name, session_environment.is_active
-    )
+def _canonical_redirect(request: Request, requested: str, canonical: str) -> Response:
+    """Send a request for '/Contoso/...' to '/contoso/...', where the cookies' paths match."""
+    path = request.url.path.replace(f"/{requested}", f"/{canonical}", 1)
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(path + query, status_code=308)
 
 
 def safe_return_to(context: AppContext, environment_name: str, requested: str | None) -> str:
