@@ -1,4 +1,5 @@
-# Hatchway: `make run` starts the server on 127.0.0.1:8000 with SQLite in ./var;
+# Hatchway: `make run` starts the server on 127.0.0.1:8000 (PORT=... to change) with SQLite
+# in ./var;
 # `make test` runs every test on SQLite and on PostgreSQL (127.0.0.1:5432).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
@@ -6,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 IDP_MODULES := tests/idp/node_modules/.package-lock.json
+HOST ?= 127.0.0.1
+PORT ?= 8000
 DB ?= sqlite postgresql
 PYTEST_ARGS ?=
 
@@ -23,7 +26,7 @@ $(IDP_MODULES): tests/idp/package.json tests/idp/package-lock.json
 	touch $(IDP_MODULES)
 
 run: $(INSTALLED)
-	HATCHWAY_DATA_DIR=$${HATCHWAY_DATA_DIR:-./var} $(BIN)/hatchway serve --host 127.0.0.1 --port 8000
+	HATCHWAY_DATA_DIR=$${HATCHWAY_DATA_DIR:-./var} $(BIN)/hatchway serve --host $(HOST) --port $(PORT)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests

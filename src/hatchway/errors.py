@@ -44,8 +44,8 @@ class ValidationFailed(HatchwayError):
 
 
 class NotFound(HatchwayError):
-    def __init__(self, kind: str, identifier: str) -> None:
-        super().__init__(f"{kind} '{identifier}' was not found.")
+    def __init__(self, kind: str, identifier: str, hint: str | None = None) -> None:
+        super().__init__(f"{kind} '{identifier}' was not found." + (f" {hint}" if hint else ""))
         self.kind = kind
         self.identifier = identifier
 

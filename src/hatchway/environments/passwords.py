@@ -28,7 +28,50 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def password_problem(password: str) -> str | None:
+# Passwords that guessing tools try first; checked lower-cased.
+_WELL_KNOWN = frozenset(
+    {
+        "password",
+        "password1",
+        "password123",
+        "passw0rd",
+        "p@ssw0rd",
+        "p@ssword",
+        "qwertyui",
+        "qwerty123",
+        "qwertyuiop",
+        "asdfghjk",
+        "azertyui",
+        "iloveyou",
+        "sunshine",
+        "princess",
+        "football",
+        "baseball",
+        "welcome1",
+        "welcome123",
+        "letmein1",
+        "trustno1",
+        "admin123",
+        "administrator",
+        "changeme",
+        "changeme1",
+        "workspace",
+        "workspace365",
+        "hatchway",
+        "superman",
+        "starwars",
+        "whatever",
+    }
+)
+_SEQUENCES = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiop", "asdfghjkl")
+
+
+def _is_sequence(password: str) -> bool:
+    lowered = password.lower()
+    return any(lowered in run or lowered in run[::-1] for run in _SEQUENCES)
+
+
+def password_problem(password: str, email: str | None = None) -> str | None:
     """Return why a password is not acceptable, without repeating it, or None when it is."""
     if len(password) < MIN_PASSWORD_LENGTH:
         count = "1 character" if len(password) == 1 else f"{len(password)} characters"
@@ -37,6 +80,15 @@ def password_problem(password: str) -> str | None:
         return f"Password has {len(password)} characters; use at most {MAX_PASSWORD_LENGTH}."
     if password != password.strip():
         return "Password starts or ends with whitespace; remove it."
+    if len(set(password)) == 1 or _is_sequence(password):
+        return (
+            "Password is a repeated character or a simple sequence; choose one that is hard "
+            "to guess."
+        )
+    if password.lower() in _WELL_KNOWN:
+        return "Password is one of the most common passwords; choose one that is hard to guess."
+    if email and password.lower() in (email.strip().lower(), email.strip().lower().split("@")[0]):
+        return "Password is the e-mail address or its user part; choose one that is hard to guess."
     return None
 
 

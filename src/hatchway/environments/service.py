@@ -80,7 +80,7 @@ def _check_user_fields(
                     "'?version=2.0' to have a temporary password e-mailed.",
                 )
             )
-    elif problem := password_problem(fields.password):
+    elif problem := password_problem(fields.password, fields.email):
         results.append(ValidationResult(("Password",), problem))
     return results
 
@@ -95,9 +95,16 @@ def find_environment(session: Session, name: str) -> Environment | None:
 
 def get_environment(session: Session, name: str) -> Environment:
     environment = find_environment(session, name)
-    if environment is None:
-        raise NotFound("Environment", name)
-    return environment
+    if environment is not None:
+        return environment
+    sanitized = sanitize_environment_name(name)
+    if sanitized != name.lower() and find_environment(session, sanitized) is not None:
+        raise NotFound(
+            "Environment",
+            name,
+            f"Environment names are reduced to lower-case letters and digits: use '{sanitized}'.",
+        )
+    raise NotFound("Environment", name)
 
 
 def list_environments(session: Session) -> list[Environment]:

@@ -74,6 +74,9 @@ def bind_user(
             )
         )
         if user is not None:
+            _refuse_unverified_email(identity.claims, email)
+            # NOTE: Entra ID sends no 'email_verified', so for it the binding trusts the tenant
+            # named by the Authority; multi-tenant Authorities need an allowed-tenants list.
             user.idp_issuer = identity.issuer
             user.idp_subject = identity.subject
             logger.info("signin.user_bound environment=%s user=%d", environment.name, user.id)
@@ -88,6 +91,17 @@ def bind_user(
         )
     user.last_sign_in_at = now
     return user
+
+
+def _refuse_unverified_email(claims: dict[str, Any], email: str) -> None:
+    """Bind an existing account by e-mail only when the provider does not deny verifying it."""
+    if claims.get("email_verified") is False:
+        raise SignInError(
+            SignInFailure.EMAIL_UNVERIFIED,
+            f"The identity provider says the e-mail address {email!r} is not verified, so it "
+            "cannot be linked to the existing account with that address.",
+            "Verify the address at the identity provider, then sign in again.",
+        )
 
 
 def _create_user(

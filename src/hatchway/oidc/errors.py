@@ -16,6 +16,7 @@ class SignInFailure(enum.StrEnum):
     CLIENT_REJECTED = "client_rejected"
     ID_TOKEN_INVALID = "id_token_invalid"  # noqa: S105 (a reason, not a secret)
     CLAIM_MISSING = "claim_missing"
+    EMAIL_UNVERIFIED = "email_unverified"
     USER_INACTIVE = "user_inactive"
     ENVIRONMENT_INACTIVE = "environment_inactive"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import uuid
 from datetime import datetime
 
@@ -29,8 +30,17 @@ logger = logging.getLogger(__name__)
 HEADER = "ProvisioningKey"
 
 
+_GUID = re.compile(r"^[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$")
+
+
 def generate_provisioning_key() -> str:
     return str(uuid.uuid4()).upper()
+
+
+def normalize_provisioning_key(key: str) -> str:
+    """Trim the key and, when it is GUID-shaped, ignore its letter case, as GUIDs do."""
+    key = key.strip()
+    return key.upper() if _GUID.match(key) else key
 
 
 def _valid_records(session: Session) -> list[ProvisioningKeyRecord]:
@@ -57,7 +67,7 @@ def ensure_provisioning_key(
     with database.write() as session:
         records = _valid_records(session)
         if configured is not None:
-            wanted = token_hash(configured)
+            wanted = token_hash(normalize_provisioning_key(configured))
             if [record.key_hash for record in records] == [wanted]:
                 return None
             _revoke_all(session, now)
@@ -98,7 +108,7 @@ def rotate_provisioning_key(database: Database, now: datetime) -> str:
 
 
 def _matching_record(session: Session, presented: str) -> ProvisioningKeyRecord | None:
-    presented_hash = token_hash(presented.strip())
+    presented_hash = token_hash(normalize_provisioning_key(presented))
     match = None
     for record in _valid_records(session):
         if hmac.compare_digest(record.key_hash, presented_hash):
@@ -138,11 +148,24 @@ def require_provisioning_key(request: Request) -> Actor:
         record = _matching_record(session, presented) if presented else None
 
     if not presented:
+        hint = (
+            f" The key goes in the {HEADER} header itself, not in Authorization."
+            if request.headers.get("authorization")
+            else ""
+        )
         raise _deny(
             context,
             address,
             "ProvisioningKeyMissing",
-            f"The {HEADER} header is missing; send the instance's Provisioning Key in it.",
+            f"The {HEADER} header is missing; send the instance's Provisioning Key in it.{hint}",
+        )
+    if any(not (" " <= character <= "~") for character in presented):
+        raise _deny(
+            context,
+            address,
+            "ProvisioningKeyInvalid",
+            f"The {HEADER} header contains characters outside printable ASCII, such as quotes "
+            "pasted from a document; send only the key's characters.",
         )
     if record is None:
         raise _deny(

@@ -44,10 +44,16 @@ def _describe(error: dict[str, Any]) -> ValidationResult:
     member = _member_name(error.get("loc", ()))
     kind = str(error.get("type", ""))
     if kind == "json_invalid":
+        detail = str(error.get("ctx", {}).get("error", "")).strip().removesuffix(" at")
+        positions = [part for part in error.get("loc", ()) if isinstance(part, int)]
+        if positions:
+            detail = f"{detail} at character {positions[0] + 1}".strip()
+        where = f" ({detail})" if detail else ""
         return ValidationResult(
             (),
-            "The request body is not valid JSON; send a JSON object such as "
-            '{"EmailAddress": "admin@contoso.com"} with Content-Type: application/json.',
+            f"The request body is not valid JSON{where}; send one JSON object with the "
+            "properties of this call and Content-Type: application/json. Line breaks and "
+            'quotes inside a value must be escaped as \\n and \\".',
         )
     if kind == "missing" and member == "":
         return ValidationResult((), "The request body is missing; send a JSON object.")
@@ -106,11 +112,16 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
             "/Provisioning/openapi.json for the calls there are.",
         )
     if exc.status_code == 405:
+        headers = dict(exc.headers or {})
+        allowed = headers.get("Allow") or headers.get("allow", "")
+        hint = ""
+        if request.url.path.endswith("/SingleSignOnSettings") and request.method != "GET":
+            hint = " Settings are changed at '.../SingleSignOnSettings/OAuth2'."
         return problem_response(
             405,
             "MethodNotAllowed",
-            f"{request.method} is not allowed on '{request.url.path}'.",
-            dict(exc.headers or {}),
+            f"{request.method} is not allowed on '{request.url.path}'; allowed: {allowed}.{hint}",
+            headers,
         )
     return problem_response(exc.status_code, "HttpError", str(exc.detail))
 

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hatchway.context import AppContext, get_context
 from hatchway.db.models import Environment, User
-from hatchway.environments.passwords import hash_password, password_problem
+from hatchway.environments.passwords import hash_password, password_problem, verify_password
 from hatchway.web import csrf
 from hatchway.web.common import (
     PageEnvironment,
@@ -186,8 +186,10 @@ def _change_password(request: Request, environment_name: str, values: dict[str, 
     password = values["new_password"]
     if password != values["confirm_password"]:
         return form_again("The two passwords differ; type the same password twice.", 400)
-    if problem := password_problem(password):
+    if problem := password_problem(password, active.user.email):
         return form_again(problem, 400)
+    if verify_password(active.user.password_hash, password):
+        return form_again("The new password must differ from the temporary one.", 400)
 
     with context.database.write() as session:
         user = session.get_one(User, active.user.id)
