@@ -21,15 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 from starlette.testclient import TestClient
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from hatchway.app import create_app
 from hatchway.cli.main import app
 from tests.support.hatchway import PROVISIONING_KEY, LiveServer, prepare_context, test_settings
 from tests.support.idp import OidcProvider, RegisteredClient
-from tests.support.ports import LOOPBACK
+from tests.support.ports import LOOPBACK, free_port
 
 
 class HatchwayCli:
@@ -212,6 +211,15 @@ def contoso(live_server: LiveServer) -> str:
 @pytest.fixture
 def cli(live_server: LiveServer) -> HatchwayCli:
     return HatchwayCli(live_server.url)
+
+
+@pytest.fixture
+def offline_cli() -> HatchwayCli:
+    """The command pointed at a closed port, for usage errors that stop before any request.
+
+    A command that sent a request anyway would exit with 3, not 2.
+    """
+    return HatchwayCli(f"http://{LOOPBACK}:{free_port()}")
 
 
 @pytest.fixture
