@@ -95,6 +95,16 @@ def test_missing_provisioning_key_is_usage_error(offline_cli: HatchwayCli) -> No
     assert "No Provisioning Key: set HATCHWAY_PROVISIONING_KEY or pass" in result.stderr
 
 
+def test_missing_provisioning_key_stops_before_prompt(offline_cli: HatchwayCli) -> None:
+    result = offline_cli.run(
+        "sso", "set", "contoso", env={"HATCHWAY_PROVISIONING_KEY": None}, input="typed-key\n"
+    )
+
+    assert result.exit_code == 2
+    assert "No Provisioning Key" in result.stderr
+    assert not result.stderr.startswith("Key:")
+
+
 def test_missing_provisioning_key_file_is_usage_error(
     offline_cli: HatchwayCli, tmp_path: Path
 ) -> None:

@@ -36,7 +36,7 @@ from hatchway.config import is_loopback_host
 URL_VARIABLE = "HATCHWAY_URL"
 PROVISIONING_KEY_VARIABLE = "HATCHWAY_PROVISIONING_KEY"
 
-# A proxy answers these when Hatchway behind it is down: for the caller, Hatchway is unreachable.
+# A proxy returns these statuses when Hatchway behind it is down, so Hatchway is unreachable.
 _GATEWAY_STATUSES = frozenset({502, 503, 504})
 
 
@@ -94,8 +94,9 @@ def read_provisioning_key(key_file: Path | None, environ: Mapping[str, str] | No
     """Return the Provisioning Key from `key_file`, else from HATCHWAY_PROVISIONING_KEY.
 
     NOTE: Hatchway's server reads its environment only in hatchway.config. The client commands
-    are a separate program that runs on an administrator's machine; they read two variables,
-    HATCHWAY_URL through Typer's `envvar=` and HATCHWAY_PROVISIONING_KEY here, and nothing else.
+    are a separate program that runs on an administrator's machine. They read two variables
+    and nothing else: HATCHWAY_URL through Typer's `envvar=`, and HATCHWAY_PROVISIONING_KEY
+    here, because a secret must not be an option value that `envvar=` would also accept.
     """
     if key_file is not None:
         try:

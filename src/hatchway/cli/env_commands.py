@@ -134,23 +134,24 @@ def create_environment(
             "and --password-stdin, or leave out --mail-password."
         )
 
-    password = None
-    if email is not None and not mail_password:
-        password = read_secret(source, prompt=True, confirm=True)
     with provisioning_client(url, provisioning_key_file, output) as client:
+        password = None
+        if email is not None and not mail_password:
+            password = read_secret(source, prompt=True, confirm=True)
+
         if email is None:
             created = client.create_empty_environment(name)
         elif mail_password:
             created = client.create_environment_mailing_password(
-                name, email_address=email, first_name=first_name or "", last_name=last_name or ""
+                name, email_address=email, first_name=first_name, last_name=last_name
             )
         else:
             assert password is not None
             created = client.create_environment(
                 name,
                 email_address=email,
-                first_name=first_name or "",
-                last_name=last_name or "",
+                first_name=first_name,
+                last_name=last_name,
                 password=password,
             )
     output.result(created, lambda: [Text(f"Created environment '{created}'.")])
@@ -178,8 +179,10 @@ def validate_environment(
     Exits with 1 and lists the problems when Hatchway would refuse them.
     """
     output = Output(json_output=json_output)
-    password = read_secret(password_source(password_file, password_stdin), prompt=password_prompt)
     with provisioning_client(url, provisioning_key_file, output) as client:
+        password = read_secret(
+            password_source(password_file, password_stdin), prompt=password_prompt
+        )
         problems = client.validate_environment(
             name,
             email_address=email,

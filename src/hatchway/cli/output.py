@@ -1,4 +1,4 @@
-"""How client commands print: Rich tables for people, Hatchway's JSON with --json for scripts.
+"""Output of the client commands: Rich tables for people, Hatchway's JSON (--json) for scripts.
 
 Results go to standard output and everything else (errors, warnings, prompts) to standard
 error, so that `hatchway ... --json | jq` always reads one JSON document.

@@ -1,4 +1,4 @@
-"""Reading a secret (a client secret's Key, a password) from a file, standard input or a prompt.
+"""Secret input (a client secret's Key, a password) from a file, standard input or a prompt.
 
 A secret is never an option value: other users of the machine can read a process's command
 line (`ps`, /proc/<pid>/cmdline), and shells keep it in their history.
@@ -18,7 +18,7 @@ from hatchway.cli.usage import UsageError
 
 @dataclass(frozen=True)
 class SecretSource:
-    """Where one command takes a secret from, as its options gave it."""
+    """The file or standard input that one command reads a secret from, as its options say."""
 
     label: str
     file: Path | None

@@ -238,9 +238,9 @@ def set_settings(
         raise UsageError("--dry-run saves nothing; leave out --no-verify and --if-match.")
     if keep_key and source.given():
         raise UsageError("--keep-key keeps the stored Key; leave out --key-file/--key-stdin.")
-    key = None if keep_key else read_secret(source, prompt=True)
-
     with provisioning_client(url, provisioning_key_file, output) as client:
+        key = None if keep_key else read_secret(source, prompt=True)
+
         if dry_run:
             verification = client.verify_oauth2(
                 environment,
@@ -286,8 +286,8 @@ def verify_settings(
     the check. Exits with 1 when a check fails.
     """
     output = Output(json_output=json_output)
-    key = read_secret(key_source(key_file, key_stdin), prompt=key_prompt)
     with provisioning_client(url, provisioning_key_file, output) as client:
+        key = read_secret(key_source(key_file, key_stdin), prompt=key_prompt)
         verification = client.verify_oauth2(
             environment, authority=authority, client_id=client_id, key=key
         )

@@ -9,8 +9,8 @@ class UsageError(typer.BadParameter):
     """A usage error about a combination of options rather than one option's value.
 
     Typer 0.29 ships its own copy of click and exports only `BadParameter` of its usage
-    errors, which prefixes "Invalid value:" to every message; this subclass prints the
-    message as it is. Pass `param_hint` to name an option the way `BadParameter` does.
+    errors. `BadParameter` starts every message with "Invalid value:", so this subclass
+    prints the message as it is. Pass `param_hint` to name an option as `BadParameter` does.
     """
 
     def format_message(self) -> str:

@@ -120,8 +120,8 @@ def show_user(
 def create_user(
     environment: EnvironmentArgument,
     email: Annotated[str, typer.Option("--email", help="The user's e-mail address.")],
-    first_name: Annotated[str, typer.Option("--first-name", help="First name.")],
-    last_name: Annotated[str, typer.Option("--last-name", help="Last name.")],
+    first_name: FirstNameOption = None,
+    last_name: LastNameOption = None,
     administrator: Annotated[
         bool, typer.Option("--administrator", help="Make the user an administrator.")
     ] = False,
@@ -137,10 +137,10 @@ def create_user(
     Prints the new user's id.
     """
     output = Output(json_output=json_output)
-    password = read_secret(
-        password_source(password_file, password_stdin), prompt=password_prompt, confirm=True
-    )
     with provisioning_client(url, provisioning_key_file, output) as client:
+        password = read_secret(
+            password_source(password_file, password_stdin), prompt=password_prompt, confirm=True
+        )
         user_id = client.create_user(
             environment,
             email_address=email,
@@ -174,8 +174,10 @@ def validate_user(
     Exits with 1 and lists the problems when Hatchway would refuse them.
     """
     output = Output(json_output=json_output)
-    password = read_secret(password_source(password_file, password_stdin), prompt=password_prompt)
     with provisioning_client(url, provisioning_key_file, output) as client:
+        password = read_secret(
+            password_source(password_file, password_stdin), prompt=password_prompt
+        )
         problems = client.validate_user(
             environment,
             email_address=email,
@@ -216,10 +218,10 @@ def update_user(
 ) -> None:
     """Change the given fields of a user; the others keep their values."""
     output = Output(json_output=json_output)
-    password = read_secret(
-        password_source(password_file, password_stdin), prompt=password_prompt, confirm=True
-    )
     with provisioning_client(url, provisioning_key_file, output) as client:
+        password = read_secret(
+            password_source(password_file, password_stdin), prompt=password_prompt, confirm=True
+        )
         updated = client.update_user(
             environment,
             user_reference(user),

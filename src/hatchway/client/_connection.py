@@ -143,7 +143,7 @@ class Connection:
         try:
             response = self._http.request(method, path, json=json, params=params, headers=headers)
         except httpx.TimeoutException:
-            # `from None`: the httpx exception holds the request, and with it the headers.
+            # `from None`: the httpx exception contains the request, and with it the headers.
             raise HatchwayUnreachable(
                 self.base_url, f"no answer within {self.timeout:g} s", timed_out=True
             ) from None

@@ -32,7 +32,13 @@ class EnvironmentCalls(Calls):
         return self._connection.parse(response, Environment.from_json)
 
     def create_environment(
-        self, name: str, *, email_address: str, first_name: str, last_name: str, password: str
+        self,
+        name: str,
+        *,
+        email_address: str,
+        password: str,
+        first_name: str | None = None,
+        last_name: str | None = None,
     ) -> str:
         """Create an environment with its administrator; return the sanitized name."""
         body = request_body(
@@ -46,7 +52,12 @@ class EnvironmentCalls(Calls):
         return self._connection.parse(response, parse_text)
 
     def create_environment_mailing_password(
-        self, name: str, *, email_address: str, first_name: str, last_name: str
+        self,
+        name: str,
+        *,
+        email_address: str,
+        first_name: str | None = None,
+        last_name: str | None = None,
     ) -> str:
         """Create an environment whose administrator gets a temporary password by e-mail."""
         body = request_body(
@@ -120,8 +131,8 @@ class EnvironmentCalls(Calls):
         environment: str,
         *,
         email_address: str,
-        first_name: str,
-        last_name: str,
+        first_name: str | None = None,
+        last_name: str | None = None,
         password: str | None = None,
         is_administrator: bool = False,
     ) -> int:

@@ -27,7 +27,7 @@ _MIN_SCRUBBED_LENGTH = 4
 
 @dataclass(frozen=True)
 class ValidationResult:
-    """One entry of a 400 response: the fields to fix and a sentence that says how."""
+    """One entry of a 400 response: the fields to fix and a sentence that explains how."""
 
     member_names: tuple[str, ...]
     error_message: str
@@ -111,7 +111,7 @@ class HatchwayApiError(HatchwayClientError):
 
 
 class HatchwayUnreachable(HatchwayClientError):
-    """The call got no answer from `url`; `reason` says why and `timed_out` tells a timeout."""
+    """The call got no response from `url`; `reason` explains why, `timed_out` marks a timeout."""
 
     def __init__(self, url: str, reason: str, *, timed_out: bool = False) -> None:
         super().__init__(f"Hatchway at {url} could not be reached: {reason}")

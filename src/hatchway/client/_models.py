@@ -1,4 +1,4 @@
-"""What the Provisioning API returns, as typed records.
+"""Typed records of the Provisioning API's responses.
 
 Every record keeps the parsed JSON body it was read from in `raw`, with the server's PascalCase
 member names, so that a caller can pass on exactly what Hatchway sent (`hatchway ... --json`).
@@ -18,7 +18,7 @@ RecordId = int | str
 
 
 class Delivery(enum.StrEnum):
-    """How Hatchway hands out a one-time emergency sign-in link."""
+    """The delivery channel of a one-time emergency sign-in link."""
 
     EMAIL = "Email"
     RESPONSE = "Response"
@@ -78,8 +78,8 @@ class User:
 class SsoSettings:
     """An environment's SSO settings as GET shows them: the Key only as `key_set`.
 
-    `etag` is the ETag header of the response; pass it as `if_match` to a later change so that
-    the change fails with 412 when someone else changed the settings in between.
+    `etag` is the ETag header of the response. Pass it as `if_match` to a later change, so
+    that the change fails with 412 when someone else changed the settings in between.
     """
 
     mode: str
@@ -159,7 +159,7 @@ class Verification:
 
 @dataclass(frozen=True)
 class SsoSettingsChange:
-    """The answer to a PUT of OAuth2 settings.
+    """The response to a PUT of OAuth2 settings.
 
     `changed` is False when the values sent equal the stored ones. `notices` says what Hatchway
     adjusted (whitespace trimmed, Authority normalized). `verification` is the outcome of the
@@ -234,7 +234,7 @@ class SsoVersion:
 
 @dataclass(frozen=True)
 class EmergencyAccessGrant:
-    """The answer to an emergency access request.
+    """The response to an emergency access request.
 
     `url` is the one-time sign-in link, present only for `Delivery.RESPONSE`. Whoever holds it
     can sign in as the administrator once, so it is left out of the repr.
@@ -298,7 +298,10 @@ class EmergencyRequest:
 
 @dataclass(frozen=True)
 class AuditRecord:
-    """Who changed what, when and from where; `before` and `after` never hold a secret."""
+    """An audit record: who changed what, when and from where.
+
+    Hatchway redacts secrets before it stores `before` and `after`.
+    """
 
     id: RecordId
     occurred_on: datetime

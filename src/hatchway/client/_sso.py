@@ -39,7 +39,7 @@ class SsoCalls(Calls):
         """Set Authority, Client ID and Key and switch the environment to OpenID Connect.
 
         A value left as None keeps the stored one. Hatchway verifies the values against the
-        identity provider first and refuses them with 400 when a check fails; with
+        identity provider first and rejects them with 400 when a check fails. With
         `verify=False` it saves them anyway and returns the failed checks as warnings.
         """
         body = request_body(
