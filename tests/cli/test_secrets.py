@@ -181,3 +181,35 @@ def test_process_arguments_hold_no_keys(
         stderr,
     )
     assert "Saved version 1." in stdout
+
+
+def test_crash_traceback_hides_key(tmp_path: Path) -> None:
+    # A bug that escapes as a traceback must not print the locals that hold the secrets.
+    script = (
+        "import sys\n"
+        "from hatchway.client import HatchwayClient\n"
+        "def crash(*args, **kwargs):\n"
+        "    raise RuntimeError('simulated failure')\n"
+        "HatchwayClient.set_oauth2 = crash\n"
+        "from hatchway.cli.main import main\n"
+        "sys.argv = ['hatchway', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    environment = {
+        name: value for name, value in os.environ.items() if not name.startswith("HATCHWAY_")
+    }
+    environment["HATCHWAY_PROVISIONING_KEY"] = PROVISIONING_KEY
+    arguments = ["sso", "set", "contoso", "--url", "http://127.0.0.1:9", "--key-stdin"]
+
+    result = subprocess.run(
+        [sys.executable, "-c", script, *arguments],
+        input=f"{CANARY_KEY}\n",
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert "simulated failure" in result.stderr
+    assert_absent([CANARY_KEY, PROVISIONING_KEY], result.stdout, result.stderr)

@@ -1,7 +1,7 @@
 """`hatchway sso ...` against a live Hatchway, and against a stand-in for calls it lacks yet.
 
-Tests marked `stub_endpoint` run the command against `ProvisioningStub`, which answers with
-bodies in the contract's shapes; the tests marked with `needs_*` run the same commands against
+Tests marked `stub_endpoint` run the command against `ProvisioningStub`, which returns bodies
+in the contract's shapes. The tests marked with `needs_*` run the same commands against
 Hatchway once /Provisioning/openapi.json lists the endpoint.
 """
 
