@@ -1,4 +1,5 @@
-"""The hatchway command: server-side operations of the host's operator."""
+"""The hatchway command: server-side operations of the host's operator and a Provisioning API
+client (env, user, sso, emergency, audit)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ from typing import Annotated
 import typer
 
 from hatchway import __version__
+from hatchway.cli.audit_commands import show_audit_log
+from hatchway.cli.emergency_commands import emergency_app
+from hatchway.cli.env_commands import env_app
+from hatchway.cli.provisioning_key import provisioning_key_app
+from hatchway.cli.sso_commands import sso_app
+from hatchway.cli.user_commands import user_app
 from hatchway.config import ConfigurationError, Settings, load_settings
 from hatchway.logs import configure_logging
 
@@ -20,6 +27,14 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database operations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(provisioning_key_app, name="provisioning-key")
+
+# Provisioning API client commands
+app.add_typer(env_app, name="env")
+app.add_typer(user_app, name="user")
+app.add_typer(sso_app, name="sso")
+app.add_typer(emergency_app, name="emergency")
+app.command("audit")(show_audit_log)
 
 
 def _settings() -> Settings:

@@ -1,0 +1,136 @@
+"""Output of the client commands: Rich tables for people, Hatchway's JSON (--json) for scripts.
+
+Results go to standard output and everything else (errors, warnings, prompts) to standard
+error, so that `hatchway ... --json | jq` always reads one JSON document.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from rich import box
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from hatchway.client import HatchwayApiError, HatchwayUnreachable, ValidationResult
+
+# Rich wraps table cells to the terminal width. Output that goes to a file or a pipe has no
+# width, so it gets a wide one, and long values such as URLs and e-mail addresses stay whole.
+PIPE_WIDTH = 240
+
+
+def _console(*, stderr: bool) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else PIPE_WIDTH
+    return Console(stderr=stderr, width=width, markup=False, highlight=False, emoji=False)
+
+
+def cell(value: object) -> Text:
+    """Render one table cell as plain text: never as Rich markup, which '[...]' would start."""
+    if value is None:
+        return Text("-", style="dim")
+    if isinstance(value, bool):
+        return Text("yes" if value else "no")
+    if isinstance(value, datetime):
+        return Text(value.isoformat(sep=" ", timespec="seconds"))
+    if isinstance(value, date):
+        return Text(value.isoformat())
+    return Text(str(value))
+
+
+def table(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Table:
+    """Build a table whose cells are plain text."""
+    result = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for column in columns:
+        result.add_column(column, overflow="fold")
+    for row in rows:
+        result.add_row(*(cell(value) for value in row))
+    return result
+
+
+def fields_table(rows: Iterable[tuple[str, object]]) -> Table:
+    """Build a two-column table of field names and values, for one record."""
+    result = Table(box=None, show_header=False, pad_edge=False)
+    result.add_column("Field", style="bold")
+    result.add_column("Value", overflow="fold")
+    for name, value in rows:
+        result.add_row(Text(name), cell(value))
+    return result
+
+
+def results_text(results: Iterable[ValidationResult], *, bullet: str = "-") -> Text:
+    """List validation results, one per line, each with the fields it names."""
+    lines = [f"  {bullet} {result}" for result in results]
+    return Text("\n".join(lines))
+
+
+class Output:
+    """Prints one command's result and errors, as tables or, with --json, as JSON."""
+
+    def __init__(self, *, json_output: bool) -> None:
+        self.json_output = json_output
+        self.console = _console(stderr=False)
+        self.errors = _console(stderr=True)
+
+    def result(self, raw: Any, render: Callable[[], Iterable[RenderableType]]) -> None:
+        """Print Hatchway's JSON `raw` with --json, else the renderables `render` returns."""
+        if self.json_output:
+            self.print_json(raw)
+            return
+        for renderable in render():
+            self.console.print(renderable)
+
+    def print_json(self, value: Any) -> None:
+        sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+    def note(self, message: str) -> None:
+        """Print a remark for people on standard error; scripts that read stdout skip it."""
+        self.errors.print(Text(message))
+
+    def refused(self, error: HatchwayApiError) -> None:
+        """Print why Hatchway refused a call, in the server's own sentences."""
+        if self.json_output:
+            self.print_json(_error_json(error))
+        if error.results:
+            self.errors.print(Text(f"Hatchway refused the request (HTTP {error.status}):"))
+            self.errors.print(results_text(error.results))
+            return
+        code = f", {error.error}" if error.error else ""
+        self.errors.print(Text(f"Error (HTTP {error.status}{code}): {error.message}"))
+        if error.error == "PathNotFound":
+            self.errors.print(
+                Text("This Hatchway server may be an older version that lacks this call.")
+            )
+        if error.retry_after is not None:
+            self.errors.print(Text(f"Retry after {error.retry_after} seconds."))
+
+    def unreachable(self, error: HatchwayUnreachable) -> None:
+        if self.json_output:
+            self.print_json(
+                {"Status": None, "Error": "Unreachable", "Message": str(error), "Url": error.url}
+            )
+        advice = (
+            "The server accepted the connection but did not answer in time; a change may or "
+            "may not have been saved, so read it back before repeating it."
+            if error.timed_out
+            else "Check --url (or HATCHWAY_URL) and that the server is running."
+        )
+        self.errors.print(Text(f"Error: {error}. {advice}"))
+
+
+def _error_json(error: HatchwayApiError) -> dict[str, Any]:
+    return {
+        "Status": error.status,
+        "Error": error.error,
+        "Message": error.message,
+        "ValidationResults": [
+            {"MemberNames": list(result.member_names), "ErrorMessage": result.error_message}
+            for result in error.results
+        ],
+    }

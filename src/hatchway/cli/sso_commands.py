@@ -1,0 +1,354 @@
+"""`hatchway sso ...`: an environment's single sign-on settings, through the Provisioning API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Annotated
+
+import typer
+from rich.console import RenderableType
+from rich.text import Text
+
+from hatchway.cli.client_options import (
+    EnvironmentArgument,
+    ExitCode,
+    JsonOption,
+    ProvisioningKeyFileOption,
+    UrlOption,
+    provisioning_client,
+    reflow_help,
+)
+from hatchway.cli.output import Output, fields_table, results_text, table
+from hatchway.cli.secret_input import KeyFileOption, KeyStdinOption, key_source, read_secret
+from hatchway.cli.usage import UsageError
+from hatchway.client import SsoSettings, SsoSettingsChange, SsoVersion, Verification
+
+sso_app = typer.Typer(
+    help="Single sign-on settings of an environment: show, set, verify, history, restore, disable.",
+    no_args_is_help=True,
+)
+
+AuthorityOption = Annotated[
+    str | None,
+    typer.Option(
+        "--authority",
+        help="The identity provider's URL, such as "
+        "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0. Left out: keep the "
+        "stored one.",
+    ),
+]
+ClientIdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--client-id",
+        help="The Application (client) ID of the app registration. Left out: keep the stored one.",
+    ),
+]
+KeyExpiresOnOption = Annotated[
+    datetime | None,
+    typer.Option(
+        "--key-expires-on",
+        formats=["%Y-%m-%d"],
+        help="The date the client secret expires (YYYY-MM-DD); Hatchway warns before it.",
+    ),
+]
+IfMatchOption = Annotated[
+    str | None,
+    typer.Option(
+        "--if-match",
+        help="Change only if the settings are still at this version (the ETag or version "
+        "number that 'sso show' prints); otherwise Hatchway refuses with 412.",
+    ),
+]
+
+
+def _expiry(value: datetime | None) -> date | None:
+    return value.date() if value is not None else None
+
+
+def settings_fields(settings: SsoSettings) -> RenderableType:
+    key_state = "set" if settings.key_set else "not set"
+    expires: object = settings.key_expires_on
+    if settings.key_expires_on is not None and settings.key_days_left is not None:
+        expires = f"{settings.key_expires_on.isoformat()} ({settings.key_days_left} days left)"
+    return fields_table(
+        [
+            ("Mode", settings.mode),
+            ("Authority", settings.authority),
+            ("Client ID", settings.client_id),
+            ("Key", key_state),
+            ("Key updated", settings.key_updated_on),
+            ("Key expires", expires),
+            ("Version", settings.version),
+            ("ETag", settings.etag),
+            ("Updated", settings.updated_on),
+            ("Last known good version", settings.last_known_good_version),
+            ("Redirect URI", settings.redirect_uri),
+        ]
+    )
+
+
+def verification_renderables(verification: Verification) -> list[RenderableType]:
+    outcome = "passed" if verification.passed else "failed"
+    tenant = f" (tenant {verification.tenant_id})" if verification.tenant_id else ""
+    parts: list[RenderableType] = [
+        Text(f"Verification {outcome} for {verification.authority}{tenant}:"),
+        table(
+            ["Check", "Result", "Message"],
+            (
+                (check.name, "pass" if check.passed else "FAIL", check.message)
+                for check in verification.checks
+            ),
+        ),
+    ]
+    if verification.notices:
+        parts += [Text("Notices:"), results_text(verification.notices)]
+    parts.append(Text(f"Redirect URI to register: {verification.redirect_uri}"))
+    return parts
+
+
+def change_renderables(change: SsoSettingsChange) -> list[RenderableType]:
+    parts: list[RenderableType] = []
+    if change.verification is not None:
+        parts += verification_renderables(change.verification)
+    if change.warnings:
+        parts += [
+            Text("Saved without verification; these checks failed:"),
+            results_text(change.warnings),
+        ]
+    if change.notices:
+        parts += [Text("Notices:"), results_text(change.notices)]
+    if change.changed:
+        parts.append(Text(f"Saved version {change.settings.version}."))
+    else:
+        parts.append(Text("Nothing changed: the values equal the stored ones."))
+    parts.append(settings_fields(change.settings))
+    return parts
+
+
+def history_table(versions: Iterable[SsoVersion]) -> RenderableType:
+    def marks(version: SsoVersion) -> str:
+        words = []
+        if version.is_current:
+            words.append("current")
+        if version.is_last_known_good:
+            words.append("last known good")
+        if version.restored_from is not None:
+            words.append(f"restored from {version.restored_from}")
+        if version.verification_skipped:
+            words.append("not verified")
+        return ", ".join(words)
+
+    def changed_fields(version: SsoVersion) -> str:
+        changes = version.changes
+        return ", ".join(sorted(changes)) if isinstance(changes, dict) else ""
+
+    return table(
+        [
+            "Version",
+            "Created",
+            "Actor",
+            "Address",
+            "Mode",
+            "Authority",
+            "Client ID",
+            "Key",
+            "Changed",
+            "Notes",
+        ],
+        (
+            (
+                version.version,
+                version.created_on,
+                f"{version.actor_type}: {version.actor}",
+                version.client_address,
+                version.mode,
+                version.authority,
+                version.client_id,
+                version.key_fingerprint,
+                changed_fields(version),
+                marks(version),
+            )
+            for version in versions
+        ),
+    )
+
+
+def report_verification(output: Output, verification: Verification) -> None:
+    """Print a verification; exit with 1 when a check failed."""
+    output.result(verification.raw, lambda: verification_renderables(verification))
+    if not verification.passed:
+        failed = [check.name for check in verification.checks if not check.passed]
+        output.note(f"Verification failed: {', '.join(failed) or 'see the checks above'}.")
+        raise typer.Exit(ExitCode.REFUSED)
+
+
+@sso_app.command("show")
+def show_settings(
+    environment: EnvironmentArgument,
+    url: UrlOption = None,
+    provisioning_key_file: ProvisioningKeyFileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show the SSO settings; the Key only shows as set or not set."""
+    output = Output(json_output=json_output)
+    with provisioning_client(url, provisioning_key_file, output) as client:
+        settings = client.get_sso_settings(environment)
+    output.result(settings.raw, lambda: [settings_fields(settings)])
+
+
+@sso_app.command("set")
+@reflow_help
+def set_settings(
+    environment: EnvironmentArgument,
+    authority: AuthorityOption = None,
+    client_id: ClientIdOption = None,
+    key_file: KeyFileOption = None,
+    key_stdin: KeyStdinOption = False,
+    keep_key: Annotated[
+        bool, typer.Option("--keep-key", help="Keep the stored Key; do not ask for one.")
+    ] = False,
+    key_expires_on: KeyExpiresOnOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Only run the checks (Verify); save nothing."),
+    ] = False,
+    no_verify: Annotated[
+        bool,
+        typer.Option(
+            "--no-verify",
+            help="Save even when a check fails; the failed checks are shown as warnings.",
+        ),
+    ] = False,
+    if_match: IfMatchOption = None,
+    url: UrlOption = None,
+    provisioning_key_file: ProvisioningKeyFileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Set Authority, Client ID and Key, and switch the environment to OpenID Connect sign-in.
+
+    Hatchway checks the values against the identity provider before it saves them, and this
+    command shows each check with pass or fail. The Key (the client secret's Value) comes from
+    --key-file, --key-stdin or a hidden prompt, never from the command line.
+    """
+    output = Output(json_output=json_output)
+    source = key_source(key_file, key_stdin)
+    if dry_run and (no_verify or if_match is not None):
+        raise UsageError("--dry-run saves nothing; leave out --no-verify and --if-match.")
+    if keep_key and source.given():
+        raise UsageError("--keep-key keeps the stored Key; leave out --key-file/--key-stdin.")
+    with provisioning_client(url, provisioning_key_file, output) as client:
+        key = None if keep_key else read_secret(source, prompt=True)
+
+        if dry_run:
+            verification = client.verify_oauth2(
+                environment,
+                authority=authority,
+                client_id=client_id,
+                key=key,
+                key_expires_on=_expiry(key_expires_on),
+            )
+        else:
+            change = client.set_oauth2(
+                environment,
+                authority=authority,
+                client_id=client_id,
+                key=key,
+                key_expires_on=_expiry(key_expires_on),
+                verify=not no_verify,
+                if_match=if_match,
+            )
+    if dry_run:
+        report_verification(output, verification)
+        return
+    output.result(change.raw, lambda: change_renderables(change))
+
+
+@sso_app.command("verify")
+@reflow_help
+def verify_settings(
+    environment: EnvironmentArgument,
+    authority: AuthorityOption = None,
+    client_id: ClientIdOption = None,
+    key_file: KeyFileOption = None,
+    key_stdin: KeyStdinOption = False,
+    key_prompt: Annotated[
+        bool, typer.Option("--key-prompt", help="Ask for the Key in a hidden prompt.")
+    ] = False,
+    url: UrlOption = None,
+    provisioning_key_file: ProvisioningKeyFileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Check settings against the identity provider and save nothing.
+
+    Without options the stored settings are checked; values given replace the stored ones for
+    the check. Exits with 1 when a check fails.
+    """
+    output = Output(json_output=json_output)
+    with provisioning_client(url, provisioning_key_file, output) as client:
+        key = read_secret(key_source(key_file, key_stdin), prompt=key_prompt)
+        verification = client.verify_oauth2(
+            environment, authority=authority, client_id=client_id, key=key
+        )
+    report_verification(output, verification)
+
+
+@sso_app.command("history")
+def show_history(
+    environment: EnvironmentArgument,
+    url: UrlOption = None,
+    provisioning_key_file: ProvisioningKeyFileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List the versions of the SSO settings, newest first; the Key shows as a fingerprint."""
+    output = Output(json_output=json_output)
+    with provisioning_client(url, provisioning_key_file, output) as client:
+        versions = client.sso_history(environment)
+    output.result([version.raw for version in versions], lambda: [history_table(versions)])
+
+
+@sso_app.command("restore")
+def restore_version(
+    environment: EnvironmentArgument,
+    version: Annotated[int, typer.Argument(help="The version to restore, from 'sso history'.")],
+    if_match: IfMatchOption = None,
+    url: UrlOption = None,
+    provisioning_key_file: ProvisioningKeyFileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Make an earlier version of the SSO settings current again, its Key included."""
+    output = Output(json_output=json_output)
+    with provisioning_client(url, provisioning_key_file, output) as client:
+        settings = client.restore_sso_version(environment, version, if_match=if_match)
+    output.result(
+        settings.raw,
+        lambda: [
+            Text(
+                f"Restored version {version}; the settings are now at version {settings.version}."
+            ),
+            settings_fields(settings),
+        ],
+    )
+
+
+@sso_app.command("disable")
+@reflow_help
+def disable_sso(
+    environment: EnvironmentArgument,
+    if_match: IfMatchOption = None,
+    url: UrlOption = None,
+    provisioning_key_file: ProvisioningKeyFileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Switch the environment back to the local sign-in form (mode None).
+
+    The OAuth2 values stay in the history, so 'sso restore' can bring them back.
+    """
+    output = Output(json_output=json_output)
+    with provisioning_client(url, provisioning_key_file, output) as client:
+        settings = client.disable_oauth2(environment, if_match=if_match)
+    output.result(
+        settings.raw,
+        lambda: [Text("Single sign-on is off: mode None."), settings_fields(settings)],
+    )

@@ -1,0 +1,495 @@
+"""`hatchway sso ...` against a live Hatchway, and against a stand-in for calls it lacks yet.
+
+Tests marked `stub_endpoint` run the command against `ProvisioningStub`, which returns bodies
+in the contract's shapes. The tests marked with `needs_*` run the same commands against
+Hatchway once /Provisioning/openapi.json lists the endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support import contract_samples as samples
+from tests.support.cli import HatchwayCli, ProvisioningStub, provisioning_operation_exists
+from tests.support.hatchway import PROVISIONING_KEY, LiveServer
+from tests.support.idp import OidcProvider, RegisteredClient
+
+SETTINGS_PATH = "/Provisioning/contoso/SingleSignOnSettings"
+OAUTH2_PATH = f"{SETTINGS_PATH}/OAuth2"
+
+needs_verify = pytest.mark.skipif(
+    not provisioning_operation_exists(
+        "POST", "/{EnvironmentName}/SingleSignOnSettings/OAuth2/Verify"
+    ),
+    reason="Hatchway does not serve POST .../SingleSignOnSettings/OAuth2/Verify yet",
+)
+needs_history_and_restore = pytest.mark.skipif(
+    not provisioning_operation_exists("GET", "/{EnvironmentName}/SingleSignOnSettings/History")
+    or not provisioning_operation_exists(
+        "POST", "/{EnvironmentName}/SingleSignOnSettings/History/{Version}/Restore"
+    ),
+    reason="Hatchway does not serve .../SingleSignOnSettings/History and Restore yet",
+)
+
+
+def _key_file(tmp_path: Path, key: str) -> str:
+    path = tmp_path / "client-secret.txt"
+    path.write_text(key + "\n")
+    return str(path)
+
+
+def _set_options(provider: OidcProvider, registered: RegisteredClient) -> tuple[str, ...]:
+    return ("--authority", provider.issuer, "--client-id", registered.client_id)
+
+
+def _settings(live: LiveServer) -> dict[str, object]:
+    with live.api() as api:
+        settings: dict[str, object] = api.get("/contoso/SingleSignOnSettings").json()
+    return settings
+
+
+# show
+
+
+def test_sso_show_table(cli: HatchwayCli, contoso: str) -> None:
+    result = cli.run("sso", "show", "contoso")
+
+    assert result.exit_code == 0, result.output
+    assert "Mode" in result.stdout
+    assert "not set" in result.stdout
+    assert "/contoso/OAuth2/HandleAuthorityResponse" in result.stdout
+
+
+def test_sso_show_json(cli: HatchwayCli, contoso: str) -> None:
+    settings = cli.run_json("sso", "show", "contoso")
+
+    assert settings["Mode"] == "None"
+    assert settings["KeySet"] is False
+
+
+def test_sso_show_unknown_environment(cli: HatchwayCli) -> None:
+    result = cli.run("sso", "show", "nowhere")
+
+    assert result.exit_code == 1
+    assert "Environment 'nowhere' was not found." in result.stderr
+
+
+# set
+
+
+def test_sso_set_key_file(
+    cli: HatchwayCli,
+    live_server: LiveServer,
+    oidc_provider: OidcProvider,
+    idp_client: RegisteredClient,
+    tmp_path: Path,
+) -> None:
+    result = cli.run(
+        "sso",
+        "set",
+        "contoso",
+        *_set_options(oidc_provider, idp_client),
+        "--key-file",
+        _key_file(tmp_path, idp_client.client_secret),
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Saved version 1." in result.stdout
+    assert idp_client.client_secret not in result.output
+    assert _settings(live_server)["Authority"] == oidc_provider.issuer
+    assert _settings(live_server)["KeySet"] is True
+
+
+def test_sso_set_key_stdin_json(
+    cli: HatchwayCli, oidc_provider: OidcProvider, idp_client: RegisteredClient
+) -> None:
+    result = cli.run(
+        "sso",
+        "set",
+        "contoso",
+        *_set_options(oidc_provider, idp_client),
+        "--key-stdin",
+        "--json",
+        input=f"{idp_client.client_secret}\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    change = json.loads(result.stdout)
+    assert change["Mode"] == "OAuth2"
+    assert change["ClientId"] == idp_client.client_id
+    assert idp_client.client_secret not in result.output
+
+
+def test_sso_set_key_prompt(
+    cli: HatchwayCli, oidc_provider: OidcProvider, idp_client: RegisteredClient
+) -> None:
+    result = cli.run(
+        "sso",
+        "set",
+        "contoso",
+        *_set_options(oidc_provider, idp_client),
+        input=f"{idp_client.client_secret}\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Key:" in result.stderr
+    assert idp_client.client_secret not in result.output
+
+
+def test_sso_set_keep_key(
+    cli: HatchwayCli,
+    live_server: LiveServer,
+    oidc_provider: OidcProvider,
+    idp_client: RegisteredClient,
+) -> None:
+    options = _set_options(oidc_provider, idp_client)
+    cli.run("sso", "set", "contoso", *options, "--key-stdin", input=idp_client.client_secret)
+
+    result = cli.run("sso", "set", "contoso", "--keep-key", "--key-expires-on", "2030-01-31")
+
+    assert result.exit_code == 0, result.output
+    assert _settings(live_server)["KeyExpiresOn"] == "2030-01-31"
+    assert _settings(live_server)["KeySet"] is True
+
+
+def test_sso_set_without_key_input_is_usage_error(offline_cli: HatchwayCli) -> None:
+    result = offline_cli.run(
+        "sso", "set", "contoso", "--authority", "https://idp.example", input=""
+    )
+
+    assert result.exit_code == 2
+    assert "No Key given: pass --key-file PATH or --key-stdin" in result.stderr
+
+
+def test_sso_set_key_file_and_stdin_is_usage_error(
+    offline_cli: HatchwayCli, tmp_path: Path
+) -> None:
+    result = offline_cli.run(
+        "sso", "set", "contoso", "--key-file", _key_file(tmp_path, "x"), "--key-stdin"
+    )
+
+    assert result.exit_code == 2
+    assert "Pass either --key-file or --key-stdin, not both." in result.stderr
+
+
+def test_sso_set_missing_key_file_is_usage_error(offline_cli: HatchwayCli, tmp_path: Path) -> None:
+    result = offline_cli.run("sso", "set", "contoso", "--key-file", str(tmp_path / "missing.txt"))
+
+    assert result.exit_code == 2
+    assert "missing.txt" in result.stderr
+
+
+def test_sso_set_empty_key_file_is_usage_error(offline_cli: HatchwayCli, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n")
+
+    result = offline_cli.run("sso", "set", "contoso", "--key-file", str(empty))
+
+    assert result.exit_code == 2
+    assert "is empty; put the Key in it." in result.stderr
+
+
+def test_sso_set_keep_key_with_key_stdin_is_usage_error(offline_cli: HatchwayCli) -> None:
+    result = offline_cli.run("sso", "set", "contoso", "--keep-key", "--key-stdin", input="x\n")
+
+    assert result.exit_code == 2
+    assert "--keep-key keeps the stored Key" in result.stderr
+
+
+def test_sso_set_dry_run_with_no_verify_is_usage_error(offline_cli: HatchwayCli) -> None:
+    result = offline_cli.run("sso", "set", "contoso", "--dry-run", "--no-verify", "--keep-key")
+
+    assert result.exit_code == 2
+    assert "--dry-run saves nothing" in result.stderr
+
+
+def test_sso_set_bad_expiry_date_is_usage_error(offline_cli: HatchwayCli) -> None:
+    result = offline_cli.run(
+        "sso", "set", "contoso", "--keep-key", "--key-expires-on", "31.01.2030"
+    )
+
+    assert result.exit_code == 2
+    assert "--key-expires-on" in result.stderr
+
+
+def test_sso_set_refusal_does_not_echo_key(
+    cli: HatchwayCli, live_server: LiveServer, oidc_provider: OidcProvider, contoso: str
+) -> None:
+    key = "canary-s\u00e9cret-7f3a"
+
+    result = cli.run(
+        "sso",
+        "set",
+        "contoso",
+        "--authority",
+        oidc_provider.issuer,
+        "--client-id",
+        "app-1",
+        "--key-stdin",
+        input=f"{key}\n",
+    )
+
+    assert result.exit_code == 1
+    assert "Key: Key contains at position 9 of 18 the character U+00E9" in result.stderr
+    assert key not in result.output
+    assert _settings(live_server)["Mode"] == "None"
+
+
+def test_sso_set_no_verify_saves(
+    cli: HatchwayCli,
+    live_server: LiveServer,
+    oidc_provider: OidcProvider,
+    idp_client: RegisteredClient,
+) -> None:
+    result = cli.run(
+        "sso",
+        "set",
+        "contoso",
+        *_set_options(oidc_provider, idp_client),
+        "--no-verify",
+        "--key-stdin",
+        input="wrong-secret-value-canary\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert _settings(live_server)["Mode"] == "OAuth2"
+    assert "wrong-secret-value-canary" not in result.output
+
+
+def test_sso_set_stale_if_match_refused(
+    cli: HatchwayCli, oidc_provider: OidcProvider, idp_client: RegisteredClient
+) -> None:
+    options = _set_options(oidc_provider, idp_client)
+    cli.run("sso", "set", "contoso", *options, "--key-stdin", input=idp_client.client_secret)
+
+    result = cli.run(
+        "sso", "set", "contoso", "--client-id", "other-app", "--keep-key", "--if-match", "0"
+    )
+
+    assert result.exit_code == 1
+    assert "Error (HTTP 412, PreconditionFailed): If-Match" in result.stderr
+
+
+# disable
+
+
+def test_sso_disable(
+    cli: HatchwayCli,
+    live_server: LiveServer,
+    oidc_provider: OidcProvider,
+    idp_client: RegisteredClient,
+) -> None:
+    options = _set_options(oidc_provider, idp_client)
+    cli.run("sso", "set", "contoso", *options, "--key-stdin", input=idp_client.client_secret)
+
+    result = cli.run("sso", "disable", "contoso")
+
+    assert result.exit_code == 0, result.output
+    assert "Single sign-on is off: mode None." in result.stdout
+    assert _settings(live_server)["Mode"] == "None"
+
+
+def test_sso_disable_unknown_environment(cli: HatchwayCli) -> None:
+    result = cli.run("sso", "disable", "nowhere")
+
+    assert result.exit_code == 1
+    assert "Environment 'nowhere' was not found." in result.stderr
+
+
+# Against the stand-in: the contract's shapes for calls this branch lacks
+
+
+@pytest.fixture
+def stub_cli(stub: ProvisioningStub) -> HatchwayCli:
+    return HatchwayCli(stub.url)
+
+
+@pytest.mark.stub_endpoint
+def test_sso_set_shows_each_check(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    body = {
+        **samples.SETTINGS_VIEW,
+        "Changed": True,
+        "Notices": [],
+        "Verification": samples.verification(passed=True),
+    }
+    stub.answer("PUT", OAUTH2_PATH, body)
+
+    result = stub_cli.run("sso", "set", "contoso", "--key-stdin", input="new-secret-value\n")
+
+    assert result.exit_code == 0, result.output
+    for name in ("Authority", "KeyFormat", "Discovery", "Jwks", "ClientCredentials", "RedirectUri"):
+        assert any(line.split()[:2] == [name, "pass"] for line in result.stdout.splitlines())
+    assert f"Verification passed for {samples.AUTHORITY}" in result.stdout
+    assert stub.requests[0].body == {"Key": "new-secret-value"}
+
+
+@pytest.mark.stub_endpoint
+def test_sso_set_no_verify_shows_warnings(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    warnings = [{"MemberNames": ["Key"], "ErrorMessage": "The token endpoint refused the Key."}]
+    body = {**samples.SETTINGS_VIEW, "Changed": True, "Notices": [], "Warnings": warnings}
+    stub.answer("PUT", f"{OAUTH2_PATH}?verify=false", body)
+
+    result = stub_cli.run(
+        "sso", "set", "contoso", "--no-verify", "--key-stdin", input="new-secret-value\n"
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Saved without verification; these checks failed:" in result.stdout
+    assert "- Key: The token endpoint refused the Key." in result.stdout
+
+
+@pytest.mark.stub_endpoint
+def test_sso_set_dry_run_fails_check(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    stub.answer("POST", f"{OAUTH2_PATH}/Verify", samples.verification(passed=False))
+
+    result = stub_cli.run("sso", "set", "contoso", "--dry-run", "--key-stdin", input="x-value\n")
+
+    assert result.exit_code == 1
+    assert any(
+        line.split()[:2] == ["ClientCredentials", "FAIL"] for line in result.stdout.splitlines()
+    )
+    assert "Verification failed: ClientCredentials." in result.stderr
+    assert [request.method for request in stub.requests] == ["POST"]
+
+
+@pytest.mark.stub_endpoint
+def test_sso_verify_stored_settings(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    stub.answer("POST", f"{OAUTH2_PATH}/Verify", samples.verification(passed=True))
+
+    result = stub_cli.run("sso", "verify", "contoso")
+
+    assert result.exit_code == 0, result.output
+    assert f"(tenant {samples.TENANT_ID})" in result.stdout
+    assert stub.requests[0].body == {}
+
+
+@pytest.mark.stub_endpoint
+def test_sso_verify_failure_json(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    stub.answer("POST", f"{OAUTH2_PATH}/Verify", samples.verification(passed=False))
+
+    result = stub_cli.run("sso", "verify", "contoso", "--json")
+
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["Passed"] is False
+
+
+@pytest.mark.stub_endpoint
+def test_sso_history_table(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    stub.answer("GET", f"{SETTINGS_PATH}/History", samples.HISTORY)
+
+    result = stub_cli.run("sso", "history", "contoso")
+
+    assert result.exit_code == 0, result.output
+    assert "current, not verified" in result.stdout
+    assert "last known good" in result.stdout
+    assert "sha256:ab12cd34" in result.stdout
+
+
+@pytest.mark.stub_endpoint
+def test_sso_history_json(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    stub.answer("GET", f"{SETTINGS_PATH}/History", samples.HISTORY)
+
+    versions = stub_cli.run_json("sso", "history", "contoso")
+
+    assert versions == samples.HISTORY
+
+
+@pytest.mark.stub_endpoint
+def test_sso_restore(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    stub.answer("POST", f"{SETTINGS_PATH}/History/1/Restore", samples.SETTINGS_VIEW)
+
+    result = stub_cli.run("sso", "restore", "contoso", "1", "--if-match", "2")
+
+    assert result.exit_code == 0, result.output
+    assert "Restored version 1; the settings are now at version 3." in result.stdout
+    assert stub.requests[0].headers["If-Match"] == '"2"'
+    assert stub.requests[0].headers["ProvisioningKey"] == PROVISIONING_KEY
+
+
+@pytest.mark.stub_endpoint
+def test_sso_restore_unknown_version(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    problem = {"Error": "VersionNotFound", "Message": "Version '9' was not found."}
+    stub.answer("POST", f"{SETTINGS_PATH}/History/9/Restore", problem, status=404)
+
+    result = stub_cli.run("sso", "restore", "contoso", "9")
+
+    assert result.exit_code == 1
+    assert "Error (HTTP 404, VersionNotFound): Version '9' was not found." in result.stderr
+
+
+# The same commands against Hatchway, once it serves the calls
+
+
+@needs_verify
+def test_sso_verify_live_passes(
+    cli: HatchwayCli, oidc_provider: OidcProvider, idp_client: RegisteredClient
+) -> None:
+    options = _set_options(oidc_provider, idp_client)
+    cli.run("sso", "set", "contoso", *options, "--key-stdin", input=idp_client.client_secret)
+
+    result = cli.run("sso", "verify", "contoso")
+
+    assert result.exit_code == 0, result.output
+    assert "Verification passed" in result.stdout
+
+
+@needs_verify
+def test_sso_set_dry_run_live_wrong_key(
+    cli: HatchwayCli,
+    live_server: LiveServer,
+    oidc_provider: OidcProvider,
+    idp_client: RegisteredClient,
+) -> None:
+    result = cli.run(
+        "sso",
+        "set",
+        "contoso",
+        *_set_options(oidc_provider, idp_client),
+        "--dry-run",
+        "--key-stdin",
+        input="wrong-secret-value-canary\n",
+    )
+
+    assert result.exit_code == 1
+    assert "FAIL" in result.stdout
+    assert _settings(live_server)["Mode"] == "None"
+    assert "wrong-secret-value-canary" not in result.output
+
+
+@needs_verify
+def test_sso_set_live_shows_checks(
+    cli: HatchwayCli, oidc_provider: OidcProvider, idp_client: RegisteredClient
+) -> None:
+    result = cli.run(
+        "sso",
+        "set",
+        "contoso",
+        *_set_options(oidc_provider, idp_client),
+        "--key-stdin",
+        input=f"{idp_client.client_secret}\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Verification passed" in result.stdout
+
+
+@needs_history_and_restore
+def test_sso_history_and_restore_live(
+    cli: HatchwayCli,
+    live_server: LiveServer,
+    oidc_provider: OidcProvider,
+    idp_client: RegisteredClient,
+) -> None:
+    options = _set_options(oidc_provider, idp_client)
+    cli.run("sso", "set", "contoso", *options, "--key-stdin", input=idp_client.client_secret)
+    cli.run("sso", "disable", "contoso")
+    versions = cli.run_json("sso", "history", "contoso")
+    oauth2_version = next(item["Version"] for item in versions if item["Mode"] == "OAuth2")
+
+    result = cli.run("sso", "restore", "contoso", str(oauth2_version))
+
+    assert result.exit_code == 0, result.output
+    assert _settings(live_server)["Mode"] == "OAuth2"
