@@ -46,7 +46,7 @@ MAX_TOKEN_LENGTH = 100
 PAGE_PER_ENVIRONMENT = RateLimit("emergency-page-environment", limit=20, window_seconds=3600)
 PAGE_PER_CLIENT = RateLimit("emergency-page-client", limit=5, window_seconds=900)
 API_PER_ENVIRONMENT = RateLimit("emergency-api-environment", limit=20, window_seconds=3600)
-API_PER_CLIENT = RateLimit("emergency-api-client", limit=30, window_seconds=3600)
+API_PER_CLIENT = RateLimit("emergency-api-client", limit=10, window_seconds=900)
 
 
 class Channel(enum.StrEnum):
