@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from tests.support.accounts import (
     redeem,
     token_of,
 )
+from tests.support.aio import run_async
 from tests.support.hatchway import test_settings as make_settings
 from tests.support.smtp import SmtpSink
 
@@ -59,14 +59,14 @@ def tokens(
         "/contoso/AdminPage/RequestEmergencyAdminAccess",
         data={"email": ADMIN_EMAIL, "csrf_token": csrf_token(form.text)},
     )
-    asyncio.run(OutboxWorker(context).run_once())
+    run_async(OutboxWorker(context).run_once())
     mailed = link_in(smtp_sink.wait_for_message())
     returned = api.post(
         "/contoso/EmergencyAccess", json={"EmailAddress": ADMIN_EMAIL, "Delivery": "Response"}
     ).json()["Url"]
     for url in (mailed, returned):
         assert redeem(client, url).status_code == 303
-    asyncio.run(OutboxWorker(context).run_once())
+    run_async(OutboxWorker(context).run_once())
     return [token_of(mailed), token_of(returned)]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,6 +24,7 @@ from tests.support.accounts import (
     redeem,
     token_of,
 )
+from tests.support.aio import run_async
 from tests.support.hatchway import test_settings as make_settings
 from tests.support.smtp import SmtpSink
 
@@ -322,7 +322,7 @@ def test_other_administrators_get_notice(
     add_user(api, "contoso", "user@contoso.test", is_administrator=False)
     redeem(client, issue_link(api))
 
-    asyncio.run(OutboxWorker(context).run_once())
+    run_async(OutboxWorker(context).run_once())
     notice = smtp_sink.wait_for_message()
 
     assert [message["To"] for message in smtp_sink.messages] == ["second@contoso.test"]

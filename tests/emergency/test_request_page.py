@@ -1,8 +1,7 @@
-"""The request page: the same answer for every address, a mail only for administrators."""
+"""The request page: the same page for every address, a mail only for administrators."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from tests.support.accounts import (
     link_in,
     redeem,
 )
+from tests.support.aio import run_async
 from tests.support.hatchway import test_settings as make_settings
 from tests.support.smtp import SmtpSink
 
@@ -72,7 +72,7 @@ def test_administrator_gets_working_link(
     client: TestClient, context: AppContext, environment: str, smtp_sink: SmtpSink
 ) -> None:
     submit(client, "ADMIN@Contoso.test")
-    asyncio.run(OutboxWorker(context).run_once())
+    run_async(OutboxWorker(context).run_once())
     message = smtp_sink.wait_for_message()
 
     assert message["To"] == ADMIN_EMAIL
@@ -83,7 +83,7 @@ def test_mail_names_expiry_and_origin(
     client: TestClient, context: AppContext, environment: str, smtp_sink: SmtpSink
 ) -> None:
     submit(client, ADMIN_EMAIL)
-    asyncio.run(OutboxWorker(context).run_once())
+    run_async(OutboxWorker(context).run_once())
     body = smtp_sink.wait_for_message().get_content()
 
     assert "The link works once and expires at" in body

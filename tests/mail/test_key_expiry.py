@@ -16,6 +16,7 @@ from hatchway.db.models import AuditRecord, OutboxMessage
 from hatchway.mail.worker import FileSender, OutboxWorker
 from hatchway.sso.key_expiry import due_notice
 from tests.support.accounts import ADMIN_EMAIL, add_user, create_environment
+from tests.support.aio import run_async
 
 EXPIRES_ON = date(2027, 3, 31)
 
@@ -77,7 +78,7 @@ def test_due_notice_for_days_left(days_left: int, notice: int | None) -> None:
     assert due_notice(days_left) == notice
 
 
-def test_notices_go_out_at_thirty_seven_and_one_days(
+def test_notices_at_thirty_seven_one_days(
     api: TestClient, context: AppContext, clock: Clock
 ) -> None:
     create_environment(api)
@@ -204,7 +205,7 @@ def test_running_worker_queues_and_sends_notice(
         await asyncio.sleep(0.5)
         await worker.stop()
 
-    asyncio.run(run_briefly())
+    run_async(run_briefly())
 
     [path] = (tmp_path / "mail").glob("*.eml")
     assert "expires on 2027-03-31, in 7 days" in path.read_text()

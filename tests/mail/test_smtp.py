@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import ipaddress
 import logging
@@ -23,6 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from hatchway.config import ConfigurationError, load_settings
 from hatchway.mail.smtp import Outcome, SmtpSender, SmtpTarget, mask_addresses
+from tests.support.aio import run_async
 from tests.support.ports import LOOPBACK, free_port
 from tests.support.smtp import SmtpSink
 
@@ -39,7 +39,7 @@ def message(subject: str = "Hello") -> EmailMessage:
 
 
 def send(sender: SmtpSender, subject: str = "Hello") -> Any:
-    return asyncio.run(sender.send(message(subject)))
+    return run_async(sender.send(message(subject)))
 
 
 # URL parsing

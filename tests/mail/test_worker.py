@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from starlette.testclient import TestClient
 
 from hatchway.config import Settings
 from hatchway.context import AppContext
@@ -20,6 +20,7 @@ from hatchway.db.types import utcnow
 from hatchway.mail import outbox
 from hatchway.mail.delivery import CLAIM_LEASE, RetrySchedule, claim_due
 from hatchway.mail.worker import FileSender, OutboxWorker, SmtpSender
+from tests.support.aio import run_async
 from tests.support.hatchway import test_settings as make_settings
 from tests.support.ports import LOOPBACK
 from tests.support.smtp import SmtpSink
@@ -82,7 +83,7 @@ def attempts(context: AppContext, message_id: int) -> list[OutboxAttempt]:
 
 
 def run(worker: OutboxWorker) -> int:
-    return asyncio.run(worker.run_once())
+    return run_async(worker.run_once())
 
 
 def test_retry_schedule_doubles_up_to_maximum() -> None:
@@ -335,3 +336,27 @@ def replace_settings(context: AppContext, **changes: object) -> AppContext:
     )
     copy.http_client.close()
     return copy
+
+
+def test_temporary_password_mail_is_sent(
+    api: TestClient, context: AppContext, smtp_sink: SmtpSink
+) -> None:
+    response = api.post(
+        "/Environment/?version=2.0",
+        json={
+            "EnvironmentName": "contoso",
+            "EmailAddress": "admin@contoso.test",
+            "FirstName": "Ada",
+            "LastName": "Admin",
+        },
+    )
+
+    run(OutboxWorker(context))
+
+    assert response.status_code == 200
+    message = smtp_sink.wait_for_message()
+    assert message["Subject"] == "Your administrator account for 'contoso'"
+    assert "Temporary password: " in message.get_content()
+    with context.database.read() as session:
+        stored = session.scalars(select(OutboxMessage)).one()
+    assert (stored.status, stored.body_sealed) == ("sent", None)

@@ -72,9 +72,9 @@ def emergency_link(
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(1) from None
     except SQLAlchemyError as error:
-        shown = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+        location = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
         typer.echo(
-            f"Error: the database at {shown} could not be used ({type(error).__name__}). Check "
+            f"Error: the database at {location} could not be used ({type(error).__name__}). Check "
             "HATCHWAY_DATABASE_URL and HATCHWAY_DATA_DIR, and run 'hatchway db upgrade'.",
             err=True,
         )

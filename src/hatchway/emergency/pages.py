@@ -2,7 +2,7 @@
 
 Routes:
     GET  /{env}/AdminPage/RequestEmergencyAdminAccess   the form (emergency/request.html)
-    POST /{env}/AdminPage/RequestEmergencyAdminAccess   the same answer for every address
+    POST /{env}/AdminPage/RequestEmergencyAdminAccess   the same page for every address
     GET  /{env}/AdminPage/EmergencyAccess?token=...     a page with a button; redeems nothing
     POST /{env}/AdminPage/EmergencyAccess               redeems the link, starts the session
 

@@ -50,7 +50,7 @@ API_PER_CLIENT = RateLimit("emergency-api-client", limit=10, window_seconds=900)
 
 
 class Channel(enum.StrEnum):
-    """Where a request came from."""
+    """The route a request came through."""
 
     REQUEST_PAGE = "RequestPage"
     PROVISIONING_API = "ProvisioningApi"
@@ -58,7 +58,7 @@ class Channel(enum.StrEnum):
 
 
 class Delivery(enum.StrEnum):
-    """How the link reaches the administrator."""
+    """The way the link reaches the administrator."""
 
     EMAIL = "Email"
     RESPONSE = "Response"
@@ -66,7 +66,7 @@ class Delivery(enum.StrEnum):
 
 
 class LinkProblem(enum.StrEnum):
-    """Why a link cannot be redeemed."""
+    """The reason a link cannot be redeemed."""
 
     UNKNOWN = "unknown"
     EXPIRED = "expired"

@@ -141,10 +141,10 @@ def _save_sso_settings(request: Request, environment_name: str, fields: dict[str
     visit = admin_visit(request, environment_name)
     if isinstance(visit, Response):
         return visit
-    shown = {name: fields[name] for name in ("authority", "client_id", "key_expires_on")}
+    submitted_values = {name: fields[name] for name in ("authority", "client_id", "key_expires_on")}
     if not csrf_ok(request, fields[csrf.CSRF_FIELD]):
         expired = ValidationResult((), "The form has expired; reload the page and try again.")
-        return _sso_page(request, visit, form=shown, errors=[expired], status_code=403)
+        return _sso_page(request, visit, form=submitted_values, errors=[expired], status_code=403)
 
     context = get_context(request)
     try:
@@ -173,7 +173,9 @@ def _save_sso_settings(request: Request, environment_name: str, fields: dict[str
             )
             version = settings.version
     except ValidationFailed as failed:
-        return _sso_page(request, visit, form=shown, errors=failed.results, status_code=400)
+        return _sso_page(
+            request, visit, form=submitted_values, errors=failed.results, status_code=400
+        )
 
     logger.info(
         "admin.sso.saved environment=%s user=%d version=%d emergency=%s",
