@@ -16,6 +16,7 @@ from hatchway import __version__
 from hatchway.config import Settings, load_settings
 from hatchway.context import AppContext
 from hatchway.db.engine import Database, create_database_engine, upgrade_database
+from hatchway.emergency import pages as emergency_pages
 from hatchway.logs import RequestLogMiddleware, configure_logging, request_id_var
 from hatchway.mail.worker import OutboxWorker
 from hatchway.oidc.discovery import ProviderDirectory
@@ -24,6 +25,7 @@ from hatchway.provisioning.normalize import ProvisioningRequestMiddleware
 from hatchway.security.sealing import load_keyring
 from hatchway.security.ssrf import OutboundPolicy
 from hatchway.web import signin, workspace
+from hatchway.web.admin import pages as admin_pages
 from hatchway.web.rendering import STATIC_DIR, message_page
 
 logger = logging.getLogger(__name__)
@@ -145,6 +147,8 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(signin.router)
     app.include_router(workspace.router)
+    app.include_router(emergency_pages.router)
+    app.include_router(admin_pages.router)
 
     app.add_middleware(ProvisioningRequestMiddleware)
     app.add_middleware(RequestLogMiddleware)

@@ -39,6 +39,9 @@ class Settings:
     log_level: str = "INFO"
     http_timeout_seconds: float = 5.0
     clock_leeway_seconds: int = 120
+    outbox_poll_seconds: float = 1.0
+    outbox_first_retry_seconds: float = 30.0
+    outbox_max_retry_seconds: float = 3600.0
 
     @property
     def resolved_database_url(self) -> str:
@@ -115,6 +118,25 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def _check_smtp_url(raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (parsing the port raises ValueError when it is not a number)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        # The URL may carry a password, so the message describes it instead of quoting it.
+        raise ConfigurationError(
+            "HATCHWAY_SMTP_URL is not an SMTP URL; use 'smtp://user:password@host:587' "
+            "(STARTTLS when the server offers it) or 'smtps://user:password@host:465' "
+            "(TLS from the start), with special characters in the password percent-encoded."
+        )
+    return value
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from HATCHWAY_* variables (the process environment by default)."""
     env = os.environ if environ is None else environ
@@ -129,11 +151,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         public_url_configured=bool(env.get("HATCHWAY_PUBLIC_URL", "").strip()),
         provisioning_key=provisioning_key,
         provisioning_api_enabled=_read_bool(env, "HATCHWAY_PROVISIONING_API_ENABLED", True),
-        smtp_url=env.get("HATCHWAY_SMTP_URL", "").strip() or None,
+        smtp_url=_check_smtp_url(env.get("HATCHWAY_SMTP_URL", "")),
         mail_from=env.get("HATCHWAY_MAIL_FROM", "hatchway@localhost").strip(),
         insecure_loopback_idp=_read_bool(env, "HATCHWAY_INSECURE_LOOPBACK_IDP", False),
         sealing_keys=sealing_keys,
         outbox_worker=_read_bool(env, "HATCHWAY_OUTBOX_WORKER", True),
         log_level=env.get("HATCHWAY_LOG_LEVEL", "INFO").strip().upper() or "INFO",
         http_timeout_seconds=_read_float(env, "HATCHWAY_HTTP_TIMEOUT", 5.0),
+        outbox_poll_seconds=_read_float(env, "HATCHWAY_OUTBOX_POLL_SECONDS", 1.0),
+        outbox_first_retry_seconds=_read_float(env, "HATCHWAY_OUTBOX_FIRST_RETRY_SECONDS", 30.0),
+        outbox_max_retry_seconds=_read_float(env, "HATCHWAY_OUTBOX_MAX_RETRY_SECONDS", 3600.0),
     )

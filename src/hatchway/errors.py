@@ -8,6 +8,7 @@ and the next step. Messages never contain a secret.
     ├── ValidationFailed      400: one or more fields are invalid
     ├── NotFound              404: an environment, user or version does not exist
     ├── PreconditionFailed    412: If-Match no longer matches the current version
+    ├── Conflict              409: the resource is in a state that does not allow the request
     ├── RateLimited           429: too many attempts; retry after `retry_after` seconds
     └── AccessDenied          403: the Provisioning Key is missing or wrong, or the API is off
 """
@@ -58,6 +59,12 @@ class PreconditionFailed(HatchwayError):
         )
         self.expected = expected
         self.current = current
+
+
+class Conflict(HatchwayError):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class RateLimited(HatchwayError):

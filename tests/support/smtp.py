@@ -104,17 +104,20 @@ class SmtpSink:
         with self._condition:
             return self._rejected_count
 
-    def start(self) -> None:
+    def start(self, port: int | None = None) -> None:
+        """Listen on `port`, or on a free port; a test that simulates an outage passes the port
+        the SMTP server was down on."""
         if self._controller is not None:
             raise RuntimeError("the SMTP sink is already running")
-        for attempt in range(1, PORT_ATTEMPTS + 1):
-            controller = Controller(_Handler(self), hostname=LOOPBACK, port=free_port())
+        attempts = 1 if port is not None else PORT_ATTEMPTS
+        for attempt in range(1, attempts + 1):
+            controller = Controller(_Handler(self), hostname=LOOPBACK, port=port or free_port())
             try:
                 controller.start()
             except OSError:
                 # Another process took the port between the probe and the bind.
                 controller.loop.close()
-                if attempt == PORT_ATTEMPTS:
+                if attempt == attempts:
                     raise
                 continue
             self._controller = controller

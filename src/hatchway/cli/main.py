@@ -11,6 +11,7 @@ import typer
 
 from hatchway import __version__
 from hatchway.cli.audit_commands import show_audit_log
+from hatchway.cli.emergency import emergency_link
 from hatchway.cli.emergency_commands import emergency_app
 from hatchway.cli.env_commands import env_app
 from hatchway.cli.provisioning_key import provisioning_key_app
@@ -28,6 +29,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database operations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(provisioning_key_app, name="provisioning-key")
+app.command("emergency-link")(emergency_link)
 
 # Provisioning API client commands
 app.add_typer(env_app, name="env")

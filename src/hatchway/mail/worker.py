@@ -1,7 +1,9 @@
 """The outbox worker: delivers queued mail in the background of every server process.
 
-Without HATCHWAY_SMTP_URL each message is written as an .eml file under `<data dir>/mail/`, and
-the log names the file, never its content.
+Each server process runs one worker on its event loop. It claims due messages
+(`hatchway.mail.delivery`), sends them by SMTP, records every attempt, and once an hour queues
+the SSO Key expiry notices. Without HATCHWAY_SMTP_URL each message is written as an .eml file
+under `<data dir>/mail/`, and the log names the file, never its content.
 """
 
 from __future__ import annotations
@@ -9,108 +11,185 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from datetime import datetime
+import socket
+import time
+import uuid
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+from typing import Protocol
 
-from sqlalchemy import select
-
+from hatchway.config import Settings
 from hatchway.context import AppContext
-from hatchway.db.models import OutboxAttempt, OutboxMessage
+from hatchway.mail.delivery import ClaimedMessage, RetrySchedule, claim_due, record_result
+from hatchway.mail.smtp import Outcome, SendResult, SmtpSender, SmtpTarget
+from hatchway.sso.key_expiry import queue_key_expiry_notices
 
 logger = logging.getLogger(__name__)
 
-POLL_INTERVAL_SECONDS = 1.0
+BATCH_SIZE = 20
+KEY_NOTICE_INTERVAL_SECONDS = 3600.0
+STOP_GRACE_SECONDS = 10.0
 
 
-def build_email(message: OutboxMessage, body: str, sender: str) -> EmailMessage:
+class Sender(Protocol):
+    def describe(self) -> str: ...
+
+    async def send(self, email: EmailMessage) -> SendResult: ...
+
+
+def build_email(claimed: ClaimedMessage, sender: str) -> EmailMessage:
     email = EmailMessage()
     email["From"] = sender
-    email["To"] = message.recipient
-    email["Subject"] = message.subject
-    email["Date"] = format_datetime(message.created_at)
-    email["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
-    email.set_content(body)
+    email["To"] = claimed.recipient
+    email["Subject"] = claimed.subject
+    email["Date"] = format_datetime(claimed.created_at)
+    email["Message-ID"] = make_msgid(
+        idstring=f"outbox-{claimed.id}", domain=sender.rpartition("@")[2] or "localhost"
+    )
+    email.set_content(claimed.body)
     return email
 
 
-def write_eml(folder: Path, message: OutboxMessage, email: EmailMessage) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{message.created_at:%Y%m%dT%H%M%S}-{message.id}.eml"
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(email.as_bytes())
-    return path
+class FileSender:
+    """Writes each message as an .eml file, for development without an SMTP server."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def describe(self) -> str:
+        return f"files in {self.folder}"
+
+    async def send(self, email: EmailMessage) -> SendResult:
+        try:
+            path = await asyncio.to_thread(self._write, email)
+        except OSError as error:
+            return SendResult(Outcome.RETRY, f"writing the mail file failed: {error}")
+        logger.info("mail.written file=%s", path)
+        return SendResult(Outcome.SENT, f"written to {path}")
+
+    def _write(self, email: EmailMessage) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        message_id = str(email["Message-ID"]).strip("<>").partition("@")[0]
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        path = self.folder / f"{stamp}-{message_id}.eml"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(email.as_bytes())
+        return path
+
+
+def sender_for(settings: Settings) -> Sender:
+    """Return the SMTP sender of HATCHWAY_SMTP_URL, or the .eml folder when it is unset."""
+    if settings.smtp_url:
+        return SmtpSender(SmtpTarget.from_url(settings.smtp_url))
+    return FileSender(settings.data_dir / "mail")
+
+
+def schedule_for(settings: Settings) -> RetrySchedule:
+    return RetrySchedule(
+        first_delay=timedelta(seconds=settings.outbox_first_retry_seconds),
+        max_delay=timedelta(seconds=settings.outbox_max_retry_seconds),
+    )
 
 
 class OutboxWorker:
     """Polls the outbox and delivers due messages until stopped."""
 
-    def __init__(self, context: AppContext) -> None:
+    def __init__(
+        self,
+        context: AppContext,
+        *,
+        sender: Sender | None = None,
+        schedule: RetrySchedule | None = None,
+    ) -> None:
         self._context = context
+        self.sender = sender or sender_for(context.settings)
+        self.schedule = schedule or schedule_for(context.settings)
+        self.worker_id = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
     def start(self) -> None:
         self._stopping = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name="hatchway-outbox")
-        logger.info("outbox.worker.started")
+        logger.info(
+            "outbox.worker.started worker=%s sender=%s", self.worker_id, self.sender.describe()
+        )
 
     async def stop(self) -> None:
-        if self._task is None:
+        task, self._task = self._task, None
+        if task is None:
             return
         self._stopping.set()
-        await self._task
-        self._task = None
-        logger.info("outbox.worker.stopped")
+        try:
+            await asyncio.wait_for(task, STOP_GRACE_SECONDS)
+        except TimeoutError:
+            # The cancelled attempt's messages stay claimed until their lease runs out.
+            logger.warning("outbox.worker.cancelled worker=%s", self.worker_id)
+        logger.info("outbox.worker.stopped worker=%s", self.worker_id)
+
+    async def run_once(self) -> int:
+        """Claim and deliver one batch of due messages; return how many were attempted."""
+        context = self._context
+        claimed = await asyncio.to_thread(
+            claim_due,
+            context.database,
+            context.keyring,
+            self.worker_id,
+            context.now(),
+            BATCH_SIZE,
+        )
+        for message in claimed:
+            email = build_email(message, context.settings.mail_from)
+            result = await self.sender.send(email)
+            await asyncio.to_thread(
+                record_result,
+                context.database,
+                message,
+                self.worker_id,
+                result,
+                context.now(),
+                self.schedule,
+            )
+        return len(claimed)
+
+    def queue_notices(self) -> int:
+        """Queue the SSO Key expiry notices that are due; return how many mails were queued."""
+        context = self._context
+        return queue_key_expiry_notices(
+            context.database, context.keyring, context.settings, context.now()
+        )
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_notice_run = loop.time()
         while not self._stopping.is_set():
+            if loop.time() >= next_notice_run:
+                next_notice_run = loop.time() + KEY_NOTICE_INTERVAL_SECONDS
+                await self._guarded("outbox.notices.failed", self._queue_notices_in_thread)
+            attempted = await self._guarded("outbox.worker.failed", self.run_once)
+            if attempted >= BATCH_SIZE:
+                continue
             try:
-                await asyncio.to_thread(self.deliver_due)
-            except Exception:
-                logger.exception("outbox.worker.failed")
-            try:
-                await asyncio.wait_for(self._stopping.wait(), POLL_INTERVAL_SECONDS)
+                await asyncio.wait_for(
+                    self._stopping.wait(), self._context.settings.outbox_poll_seconds
+                )
             except TimeoutError:
                 pass
 
-    def deliver_due(self) -> int:
-        """Deliver every message that is due now; return how many were settled."""
-        context = self._context
-        now = context.now()
-        with context.database.write() as session:
-            due = list(
-                session.scalars(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.status.in_(("queued", "retrying")))
-                    .where(OutboxMessage.next_attempt_at <= now)
-                    .order_by(OutboxMessage.id)
-                    .limit(20)
-                )
-            )
-            for message in due:
-                self._deliver_to_file(session_now=now, message=message)
-                session.add(
-                    OutboxAttempt(
-                        message_id=message.id,
-                        attempted_at=now,
-                        outcome="sent",
-                        reply=message.last_reply,
-                    )
-                )
-        return len(due)
+    async def _queue_notices_in_thread(self) -> int:
+        return await asyncio.to_thread(self.queue_notices)
 
-    def _deliver_to_file(self, *, session_now: datetime, message: OutboxMessage) -> None:
-        context = self._context
-        assert message.body_sealed is not None
-        body = context.keyring.unseal(message.body_sealed)
-        email = build_email(message, body, context.settings.mail_from)
-        path = write_eml(context.settings.data_dir / "mail", message, email)
-        message.status = "sent"
-        message.sent_at = session_now
-        message.attempt_count += 1
-        message.last_reply = f"written to {path}"
-        message.body_sealed = None
-        logger.info("mail.written message=%d file=%s", message.id, path)
+    async def _guarded(self, event: str, step: _Step) -> int:
+        try:
+            return await step()
+        except Exception:
+            # One broken pass must not end delivery for the life of the process.
+            logger.exception("%s worker=%s", event, self.worker_id)
+            return 0
+
+
+class _Step(Protocol):
+    async def __call__(self) -> int: ...

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hatchway.errors import (
     AccessDenied,
+    Conflict,
     NotFound,
     PreconditionFailed,
     RateLimited,
@@ -92,6 +93,11 @@ async def _on_precondition_failed(request: Request, exc: Exception) -> JSONRespo
     return problem_response(412, "PreconditionFailed", str(exc), {"ETag": exc.current})
 
 
+async def _on_conflict(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Conflict)
+    return problem_response(409, exc.reason, str(exc))
+
+
 async def _on_rate_limited(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RateLimited)
     return problem_response(429, "TooManyRequests", str(exc), {"Retry-After": str(exc.retry_after)})
@@ -131,6 +137,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ValidationFailed, _on_validation_failed)
     app.add_exception_handler(NotFound, _on_not_found)
     app.add_exception_handler(PreconditionFailed, _on_precondition_failed)
+    app.add_exception_handler(Conflict, _on_conflict)
     app.add_exception_handler(RateLimited, _on_rate_limited)
     app.add_exception_handler(AccessDenied, _on_access_denied)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)

@@ -63,6 +63,13 @@ def sign_in_redirect(context: AppContext, environment_name: str, return_to: str)
     return RedirectResponse(target, status_code=303)
 
 
+def _to_admin_pages(context: AppContext, environment_name: str) -> Response:
+    """Send an emergency session, which reaches only the administration pages, there."""
+    return RedirectResponse(
+        environment_path(context, environment_name, "AdminPage/"), status_code=303
+    )
+
+
 @router.get("/{environment_name}/")
 def home(request: Request, environment_name: str) -> Response:
     """Show the signed-in user's name and e-mail address."""
@@ -76,9 +83,7 @@ def home(request: Request, environment_name: str) -> Response:
             context, environment.name, environment_path(context, environment.name)
         )
     if active.is_emergency:
-        return RedirectResponse(
-            environment_path(context, environment.name, "AdminPage/"), status_code=303
-        )
+        return _to_admin_pages(context, environment.name)
     if active.user.password_is_temporary:
         return RedirectResponse(
             environment_path(context, environment.name, "ChangePassword"), status_code=303
@@ -139,6 +144,8 @@ def change_password_form(request: Request, environment_name: str) -> Response:
         return sign_in_redirect(
             context, environment.name, environment_path(context, environment.name)
         )
+    if active.is_emergency:
+        return _to_admin_pages(context, environment.name)
     return render(
         request,
         "change_password.html",
@@ -166,6 +173,8 @@ def _change_password(request: Request, environment_name: str, values: dict[str, 
         return sign_in_redirect(
             context, environment.name, environment_path(context, environment.name)
         )
+    if active.is_emergency:
+        return _to_admin_pages(context, environment.name)
 
     def form_again(error: str, status_code: int) -> Response:
         return render(

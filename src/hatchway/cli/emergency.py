@@ -1,0 +1,89 @@
+"""`hatchway emergency-link`: a one-time sign-in link printed on the server's host.
+
+For when the web server or the mail is the problem: the command reads and writes the database
+directly and needs neither a running server nor the Provisioning Key, only access to the host.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from typing import Annotated
+
+import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from hatchway.audit.service import Actor, ActorType
+from hatchway.config import ConfigurationError, Settings, load_settings
+from hatchway.db.engine import Database, create_database_engine
+from hatchway.db.types import utcnow
+from hatchway.emergency import service
+from hatchway.emergency.service import IssuedLink, format_time
+from hatchway.environments import service as environments
+from hatchway.errors import Conflict, NotFound
+
+
+def _operator() -> Actor:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown user"
+    return Actor(ActorType.COMMAND_LINE, f"{user}@{socket.gethostname()}"[:320])
+
+
+def _issue(settings: Settings, environment_name: str, email: str) -> IssuedLink:
+    engine = create_database_engine(settings.resolved_database_url)
+    try:
+        database = Database(engine)
+        with database.write() as session:
+            environment = environments.get_environment(session, environment_name)
+            return service.request_from_command_line(
+                session, settings, environment, email, actor=_operator(), now=utcnow()
+            )
+    finally:
+        engine.dispose()
+
+
+def emergency_link(
+    environment: Annotated[
+        str, typer.Option("--environment", "-e", help="Name of the environment, as in its URL.")
+    ],
+    email: Annotated[
+        str, typer.Option("--email", help="E-mail address of an active administrator.")
+    ],
+) -> None:
+    """Print a one-time emergency sign-in link for an administrator (valid 15 minutes)."""
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        typer.echo(f"Configuration error: {error}", err=True)
+        raise typer.Exit(2) from None
+    if not settings.public_url_configured:
+        typer.echo(
+            f"Note: HATCHWAY_PUBLIC_URL is not set, so the link uses {settings.public_url}; "
+            "set it to the address users open if that differs.",
+            err=True,
+        )
+
+    try:
+        issued = _issue(settings, environment, email)
+    except (NotFound, Conflict) as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(1) from None
+    except SQLAlchemyError as error:
+        location = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+        typer.echo(
+            f"Error: the database at {location} could not be used ({type(error).__name__}). Check "
+            "HATCHWAY_DATABASE_URL and HATCHWAY_DATA_DIR, and run 'hatchway db upgrade'.",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+
+    typer.echo(
+        f"One-time emergency sign-in link for {issued.email} in '{environment.lower()}' "
+        f"(request {issued.request_id}). It works once and expires at "
+        f"{format_time(issued.expires_at)}:\n"
+    )
+    typer.echo(issued.url)
+    typer.echo("\nOpen it in a browser and press the button on the page.")
