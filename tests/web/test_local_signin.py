@@ -9,6 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from hatchway.mail.worker import OutboxWorker
+from tests.support.aio import run_async
 
 PASSWORD = "a-long-local-password"
 ADMIN = "ada@contoso.test"
@@ -204,7 +205,7 @@ def test_temporary_password_must_be_replaced_first(
     )
     assert created.status_code == 200, created.text
     context = client.app.state.context  # type: ignore[attr-defined]
-    OutboxWorker(context).deliver_due()
+    run_async(OutboxWorker(context).run_once())
     mail = next((context.settings.data_dir / "mail").glob("*.eml")).read_text()
     temporary = re.search(r"Temporary password: (\S+)", mail)
     assert temporary is not None
