@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from hatchway import __version__
+from hatchway import __version__, operations
 from hatchway.config import Settings, load_settings
 from hatchway.context import AppContext
 from hatchway.db.engine import Database, create_database_engine, upgrade_database
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     provisioning = create_provisioning_app(context)
     app.mount("/Provisioning", provisioning)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(operations.router)
     app.include_router(signin.router)
     app.include_router(workspace.router)
 

@@ -39,6 +39,8 @@ class Settings:
     log_level: str = "INFO"
     http_timeout_seconds: float = 5.0
     clock_leeway_seconds: int = 120
+    # prometheus-client's multiprocess folder; `hatchway serve --workers N` (N > 1) sets it.
+    metrics_multiprocess_dir: Path | None = None
 
     @property
     def resolved_database_url(self) -> str:
@@ -121,6 +123,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     sealing_raw = env.get("HATCHWAY_SEALING_KEYS", "")
     sealing_keys = tuple(part.strip() for part in sealing_raw.split(",") if part.strip())
     provisioning_key = env.get("HATCHWAY_PROVISIONING_KEY", "").strip() or None
+    multiprocess_dir = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
 
     return Settings(
         data_dir=Path(env.get("HATCHWAY_DATA_DIR", "./var")),
@@ -136,4 +139,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         outbox_worker=_read_bool(env, "HATCHWAY_OUTBOX_WORKER", True),
         log_level=env.get("HATCHWAY_LOG_LEVEL", "INFO").strip().upper() or "INFO",
         http_timeout_seconds=_read_float(env, "HATCHWAY_HTTP_TIMEOUT", 5.0),
+        metrics_multiprocess_dir=Path(multiprocess_dir) if multiprocess_dir else None,
     )

@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from hatchway import __version__
 from hatchway.context import AppContext
 from hatchway.environments.api import router as environments_router
+from hatchway.metrics import ProvisioningMetricsMiddleware
 from hatchway.provisioning.auth import HEADER
 from hatchway.provisioning.errors import install_error_handlers
 from hatchway.sso.api import router as sso_router
@@ -64,6 +65,7 @@ def create_provisioning_app(context: AppContext) -> FastAPI:
     install_error_handlers(app)
     app.include_router(environments_router)
     app.include_router(sso_router)
+    app.add_middleware(ProvisioningMetricsMiddleware)
 
     server_url = context.settings.public_base_path + "/Provisioning"
     cached: dict[str, Any] = {}
