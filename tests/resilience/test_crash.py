@@ -36,7 +36,7 @@ def key_for(index: int) -> str:
 
 
 class PutStream:
-    """Sends PUTs with a new Client ID and Key each, one after the other, until told to stop."""
+    """Sends PUTs with a new Client ID and Key each, one after the other, until stopped."""
 
     def __init__(self, server: HatchwayProcess) -> None:
         self.acknowledged: dict[int, int] = {}
