@@ -64,10 +64,24 @@ def test_readyz_reports_current_revision(client: TestClient) -> None:
     assert response.json()["Revision"]
 
 
-def test_readyz_rejects_outdated_schema(client: TestClient, context: AppContext) -> None:
-    with context.database.engine.begin() as connection:
+@pytest.fixture
+def outdated_schema(context: AppContext) -> Iterator[None]:
+    """Mark the schema as an older revision; the PostgreSQL database is shared by the run."""
+    engine = context.database.engine
+    with engine.begin() as connection:
+        current = connection.scalar(text("SELECT version_num FROM alembic_version"))
         connection.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+    try:
+        yield
+    finally:
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = :current"), {"current": current}
+            )
 
+
+@pytest.mark.usefixtures("outdated_schema")
+def test_readyz_rejects_outdated_schema(client: TestClient) -> None:
     response = client.get("/readyz")
 
     assert response.status_code == 503
