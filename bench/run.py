@@ -277,7 +277,11 @@ def measure_propagation(
     response = httpx.put(
         settings_url(hatchway.url, environment, "/OAuth2?verify=false"),
         headers={"ProvisioningKey": PROVISIONING_KEY},
-        json={"ClientId": client.client_id, "Key": client.client_secret},
+        json={
+            "Authority": provider.issuer,
+            "ClientId": client.client_id,
+            "Key": client.client_secret,
+        },
         timeout=30,
     )
     response.raise_for_status()
