@@ -47,13 +47,22 @@ def versions() -> dict[str, str]:
     found = {
         name: _package(name)
         for name in (
-            "hatchway", "fastapi", "starlette", "uvicorn", "sqlalchemy", "psycopg", "pydantic",
-            "authlib", "httpx",
+            "hatchway",
+            "fastapi",
+            "starlette",
+            "uvicorn",
+            "sqlalchemy",
+            "psycopg",
+            "pydantic",
+            "authlib",
+            "httpx",
         )
     }
     found["python"] = platform.python_version()
     found["sqlite"] = sqlite3.sqlite_version
-    found["node"] = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    found["node"] = subprocess.run(
+        ["node", "--version"], capture_output=True, text=True
+    ).stdout.strip()
     package = REPOSITORY / "tests" / "idp" / "node_modules" / "oidc-provider" / "package.json"
     if package.exists():
         found["oidc-provider"] = json.loads(package.read_text())["version"]
@@ -63,7 +72,7 @@ def versions() -> dict[str, str]:
         with engine.connect() as connection:
             found["postgresql"] = str(connection.scalar(text("SHOW server_version")))
         engine.dispose()
-    except Exception:  # noqa: BLE001 (the report says it was not reachable)
+    except Exception:
         found["postgresql"] = "not reachable"
     return found
 
@@ -85,7 +94,15 @@ def summarize(document: dict[str, Any]) -> list[dict[str, Any]]:
         rounds = results["rounds"]
         label = f"{backend}, {results['workers']} worker{'s' if results['workers'] > 1 else ''}"
 
-        def add(name: str, ours: float, theirs: float | None, ratio: float | None, target: str, met: bool, unit: str) -> None:
+        def add(
+            name: str,
+            ours: float,
+            theirs: float | None,
+            ratio: float | None,
+            target: str,
+            met: bool,
+            unit: str,
+        ) -> None:
             rows.append(
                 {
                     "setup": label,
@@ -101,31 +118,98 @@ def summarize(document: dict[str, Any]) -> list[dict[str, Any]]:
 
         ours = _median(rounds, "signin", "hatchway", "cpu_ms_per_request")
         theirs = _median(rounds, "signin", "textbook", "cpu_ms_per_request")
-        add("server CPU per sign-in", ours, theirs, ours / theirs, "≤ 1.0 × textbook RP", ours / theirs <= 1.0, "ms")
+        add(
+            "server CPU per sign-in",
+            ours,
+            theirs,
+            ours / theirs,
+            "≤ 1.0 × textbook RP",
+            ours / theirs <= 1.0,
+            "ms",
+        )
         for scenario, title in (("get", "GET"), ("put", "PUT ?verify=false")):
             ours = _median(rounds, scenario, "hatchway", "cpu_ms_per_request")
             theirs = _median(rounds, scenario, "bare", "cpu_ms_per_request")
-            add(f"{title}: server CPU per request", ours, theirs, ours / theirs, "≤ 1.5 × bare", ours / theirs <= 1.5, "ms")
+            add(
+                f"{title}: server CPU per request",
+                ours,
+                theirs,
+                ours / theirs,
+                "≤ 1.5 × bare",
+                ours / theirs <= 1.5,
+                "ms",
+            )
             ours = _median(rounds, scenario, "hatchway", "requests_per_second")
             theirs = _median(rounds, scenario, "bare", "requests_per_second")
-            add(f"{title}: requests per second", ours, theirs, ours / theirs, "≥ 0.6 × bare", ours / theirs >= 0.6, "req/s")
+            add(
+                f"{title}: requests per second",
+                ours,
+                theirs,
+                ours / theirs,
+                "≥ 0.6 × bare",
+                ours / theirs >= 0.6,
+                "req/s",
+            )
 
         if "propagation_seconds" in results:
             worst = max(results["propagation_seconds"])
-            add("propagation to every worker (worst of rounds)", worst * 1000, None, None, "≤ 1000 ms", worst <= 1.0, "ms")
-        rss = max(results["rss_mb_per_worker_after_scale"] if "rss_mb_per_worker_after_scale" in results else results["rss_mb_per_worker"])
-        add("resident memory per worker (max)", rss, max(results["rss_mb_per_worker_bare"]), None, "≤ 120 MB", rss <= 120 * 1e6 / 2**20, "MiB")
+            add(
+                "propagation to every worker (worst of rounds)",
+                worst * 1000,
+                None,
+                None,
+                "≤ 1000 ms",
+                worst <= 1.0,
+                "ms",
+            )
+        rss = max(
+            results["rss_mb_per_worker_after_scale"]
+            if "rss_mb_per_worker_after_scale" in results
+            else results["rss_mb_per_worker"]
+        )
+        add(
+            "resident memory per worker (max)",
+            rss,
+            max(results["rss_mb_per_worker_bare"]),
+            None,
+            "≤ 120 MB",
+            rss <= 120 * 1e6 / 2**20,
+            "MiB",
+        )
 
         if "scale" in results:
             sizes = [key for key in results["scale"] if key.isdigit()]
             small, large = sorted(sizes, key=int)
-            for scenario, title in (("get", "GET latency p50"), ("signin", "sign-in RP latency p50")):
-                few = statistics.median(item[scenario]["latency_p50_ms"] for item in results["scale"][small])
-                many = statistics.median(item[scenario]["latency_p50_ms"] for item in results["scale"][large])
-                add(f"{title}, {large} vs {small} environments", many, few, many / few, "≤ 1.2 ×", many / few <= 1.2, "ms")
+            for scenario, title in (
+                ("get", "GET latency p50"),
+                ("signin", "sign-in RP latency p50"),
+            ):
+                few = statistics.median(
+                    item[scenario]["latency_p50_ms"] for item in results["scale"][small]
+                )
+                many = statistics.median(
+                    item[scenario]["latency_p50_ms"] for item in results["scale"][large]
+                )
+                add(
+                    f"{title}, {large} vs {small} environments",
+                    many,
+                    few,
+                    many / few,
+                    "≤ 1.2 ×",
+                    many / few <= 1.2,
+                    "ms",
+                )
 
         cpu_ms = _median(rounds, "signin", "hatchway", "cpu_ms_per_request")
-        add("sign-ins per second per vCPU (context)", 1000 / cpu_ms, float(KEYCLOAK_GRANTS_PER_VCPU), None, "Keycloak 26: 120 client-credential grants/s/vCPU", True, "1/s")
+        add(
+            "sign-ins per second per vCPU (context)",
+            1000 / cpu_ms,
+            float(KEYCLOAK_GRANTS_PER_VCPU),
+            None,
+            "Keycloak 26: 120 client-credential grants/s/vCPU",
+            True,
+            "1/s",
+        )
     return rows
 
 

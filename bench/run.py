@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,12 +34,12 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
+from tests.support.idp import DEFAULT_NODE_MODULES, OidcProvider
+from tests.support.server_process import HatchwayProcess, serve_environment
 
 from bench import report, seed
 from bench.servers import REPOSITORY, UvicornProcess, cpu_seconds, start_hatchway, worker_rss_mb
 from hatchway.db.engine import create_database_engine, upgrade_database
-from tests.support.idp import DEFAULT_NODE_MODULES, OidcProvider
-from tests.support.server_process import HatchwayProcess, serve_environment
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PROVISIONING_KEY = str(uuid.UUID(int=0x0BE1C4)).upper()
@@ -154,7 +153,15 @@ _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def run_wrk(server_pid: int, url: str, seconds: int, script: Path | None = None) -> LoadResult:
-    command = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-H", f"ProvisioningKey: {PROVISIONING_KEY}"]
+    command = [
+        "wrk",
+        "-t2",
+        "-c8",
+        f"-d{seconds}s",
+        "--latency",
+        "-H",
+        f"ProvisioningKey: {PROVISIONING_KEY}",
+    ]
     if script is not None:
         command += ["-s", str(script)]
     environment = {**os.environ, "BENCH_PROVISIONING_KEY": PROVISIONING_KEY}
@@ -180,8 +187,21 @@ def run_sign_ins(
     server_pid: int, start: str, home: str, origin: str, login_pattern: str, count: int
 ) -> LoadResult:
     command = [
-        sys.executable, "-m", "bench.load", "--start", start, "--home", home, "--origin", origin,
-        "--login-pattern", login_pattern, "--count", str(count), "--concurrency", "4",
+        sys.executable,
+        "-m",
+        "bench.load",
+        "--start",
+        start,
+        "--home",
+        home,
+        "--origin",
+        origin,
+        "--login-pattern",
+        login_pattern,
+        "--count",
+        str(count),
+        "--concurrency",
+        "4",
     ]
     before = cpu_seconds(server_pid)
     output = subprocess.run(command, capture_output=True, text=True, check=True, cwd=REPOSITORY)
@@ -212,7 +232,11 @@ def configure_sso(hatchway: HatchwayProcess, provider: OidcProvider, environment
     response = httpx.put(
         f"{hatchway.url}/Provisioning/{environment}/SingleSignOnSettings/OAuth2?verify=false",
         headers={"ProvisioningKey": PROVISIONING_KEY},
-        json={"Authority": provider.issuer, "ClientId": client.client_id, "Key": client.client_secret},
+        json={
+            "Authority": provider.issuer,
+            "ClientId": client.client_id,
+            "Key": client.client_secret,
+        },
         timeout=30,
     )
     response.raise_for_status()
@@ -248,16 +272,25 @@ def measure_round(targets: Targets, plan: Plan) -> dict[str, dict[str, Any]]:
     hatchway, bare = targets.hatchway, targets.bare
     return {
         "get": {
-            "hatchway": run_wrk(hatchway.pid, settings_url(hatchway.url, environment), plan.wrk_seconds).as_json(),
-            "bare": run_wrk(bare.pid, settings_url(bare.url, environment), plan.wrk_seconds).as_json(),
+            "hatchway": run_wrk(
+                hatchway.pid, settings_url(hatchway.url, environment), plan.wrk_seconds
+            ).as_json(),
+            "bare": run_wrk(
+                bare.pid, settings_url(bare.url, environment), plan.wrk_seconds
+            ).as_json(),
         },
         "put": {
             "hatchway": run_wrk(
-                hatchway.pid, settings_url(hatchway.url, "bench00001", "/OAuth2?verify=false"),
-                plan.wrk_seconds, put_script,
+                hatchway.pid,
+                settings_url(hatchway.url, "bench00001", "/OAuth2?verify=false"),
+                plan.wrk_seconds,
+                put_script,
             ).as_json(),
             "bare": run_wrk(
-                bare.pid, settings_url(bare.url, "bench00002", "/OAuth2"), plan.wrk_seconds, put_script
+                bare.pid,
+                settings_url(bare.url, "bench00002", "/OAuth2"),
+                plan.wrk_seconds,
+                put_script,
             ).as_json(),
         },
         "signin": {
@@ -294,7 +327,9 @@ def measure_propagation(
         location = parse_qs(urlsplit(answered.headers.get("location", "")).query)
         if location.get("client_id") != [client.client_id]:
             continue
-        pid = hatchway.pid_of(answered) if len(pending) > 1 or hatchway.workers > 1 else hatchway.pid
+        pid = (
+            hatchway.pid_of(answered) if len(pending) > 1 or hatchway.workers > 1 else hatchway.pid
+        )
         if pid in pending:
             pending.discard(pid)
             latest = max(latest, answered_at)
@@ -318,7 +353,11 @@ def measure_scale(
         configure_sso(targets.hatchway, provider, environment)
         rounds = []
         for _ in range(plan.rounds):
-            get = run_wrk(targets.hatchway.pid, settings_url(targets.hatchway.url, environment), plan.wrk_seconds)
+            get = run_wrk(
+                targets.hatchway.pid,
+                settings_url(targets.hatchway.url, environment),
+                plan.wrk_seconds,
+            )
             sign_in = hatchway_sign_ins(targets, environment, plan.sign_ins)
             rounds.append({"get": get.as_json(), "signin": sign_in.as_json()})
         results[str(count)] = rounds
@@ -375,9 +414,10 @@ def stop_targets(targets: Targets) -> None:
 def run_backend(backend: str, plan: Plan, provider: OidcProvider) -> dict[str, Any]:
     workers = 1 if backend == "sqlite" else plan.workers
     sealing_key = Fernet.generate_key().decode("ascii")
-    with tempfile.TemporaryDirectory(prefix="hatchway-bench-") as temporary, database(
-        backend, Path(temporary)
-    ) as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="hatchway-bench-") as temporary,
+        database(backend, Path(temporary)) as url,
+    ):
         folder = Path(temporary)
         log(f"{backend}: seeding {plan.small_scale} environments with 100 users each")
         seed_environments(url, plan.small_scale)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import psutil
-
 from tests.support.ports import free_port
 from tests.support.server_process import HatchwayProcess
 
