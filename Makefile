@@ -1,6 +1,8 @@
 # Hatchway: `make run` starts the server on 127.0.0.1:8000 (PORT=... to change) with SQLite
 # in ./var;
 # `make test` runs every test on SQLite and on PostgreSQL (127.0.0.1:5432).
+# `make bench` measures Hatchway against its baselines and writes docs/benchmarks.md
+# (BENCH_QUICK=1 for a smoke run of about a minute; see bench/run.py for the other settings).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
 VENV := .venv
@@ -38,6 +40,12 @@ test: $(INSTALLED) $(IDP_MODULES) lint
 		echo "=== tests on $$db ==="; \
 		HATCHWAY_TEST_DATABASE=$$db $(BIN)/pytest $(PYTEST_ARGS) || exit 1; \
 	done
+
+bench: $(INSTALLED) $(IDP_MODULES)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	@command -v wrk >/dev/null || apt-get install -y --no-install-recommends wrk >/dev/null \
+		|| { apt-get update >/dev/null && apt-get install -y --no-install-recommends wrk >/dev/null; }
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) tests/idp/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hatchway import __version__
+from hatchway import __version__, operations
 from hatchway.config import Settings, load_settings
 from hatchway.context import AppContext
 from hatchway.db.engine import Database, create_database_engine, upgrade_database
@@ -145,6 +145,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     provisioning = create_provisioning_app(context)
     app.mount("/Provisioning", provisioning)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(operations.router)
     app.include_router(signin.router)
     app.include_router(workspace.router)
     app.include_router(emergency_pages.router)

@@ -42,6 +42,8 @@ class Settings:
     outbox_poll_seconds: float = 1.0
     outbox_first_retry_seconds: float = 30.0
     outbox_max_retry_seconds: float = 3600.0
+    # prometheus-client's multiprocess folder; `hatchway serve --workers N` (N > 1) sets it.
+    metrics_multiprocess_dir: Path | None = None
 
     @property
     def resolved_database_url(self) -> str:
@@ -143,6 +145,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     sealing_raw = env.get("HATCHWAY_SEALING_KEYS", "")
     sealing_keys = tuple(part.strip() for part in sealing_raw.split(",") if part.strip())
     provisioning_key = env.get("HATCHWAY_PROVISIONING_KEY", "").strip() or None
+    multiprocess_dir = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
 
     return Settings(
         data_dir=Path(env.get("HATCHWAY_DATA_DIR", "./var")),
@@ -161,4 +164,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         outbox_poll_seconds=_read_float(env, "HATCHWAY_OUTBOX_POLL_SECONDS", 1.0),
         outbox_first_retry_seconds=_read_float(env, "HATCHWAY_OUTBOX_FIRST_RETRY_SECONDS", 30.0),
         outbox_max_retry_seconds=_read_float(env, "HATCHWAY_OUTBOX_MAX_RETRY_SECONDS", 3600.0),
+        metrics_multiprocess_dir=Path(multiprocess_dir) if multiprocess_dir else None,
     )

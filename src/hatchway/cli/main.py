@@ -97,6 +97,8 @@ def serve(
     engine.dispose()
     if new_key is not None:
         print(_first_start_banner(settings, new_key), flush=True)
+    if workers > 1:
+        _share_metrics_between_workers(settings)
 
     uvicorn.run(
         "hatchway.app:create_app_from_environment",
@@ -109,6 +111,19 @@ def serve(
         proxy_headers=False,
         server_header=False,
     )
+
+
+def _share_metrics_between_workers(settings: Settings) -> None:
+    """Put prometheus-client in multiprocess mode, so that any worker's /metrics covers all.
+
+    The workers are started fresh and read PROMETHEUS_MULTIPROC_DIR when they import
+    prometheus-client; the folder defaults to `metrics` in the data folder.
+    """
+    from hatchway.metrics import prepare_multiprocess_dir
+
+    directory = settings.metrics_multiprocess_dir or settings.data_dir / "metrics"
+    prepare_multiprocess_dir(directory)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory.resolve())
 
 
 @db_app.command("upgrade")

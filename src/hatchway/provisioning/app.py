@@ -11,6 +11,7 @@ from hatchway import __version__
 from hatchway.context import AppContext
 from hatchway.emergency.api import router as emergency_router
 from hatchway.environments.api import router as environments_router
+from hatchway.metrics import ProvisioningMetricsMiddleware
 from hatchway.provisioning.auth import HEADER
 from hatchway.provisioning.errors import install_error_handlers
 from hatchway.sso.api import router as sso_router
@@ -66,6 +67,7 @@ def create_provisioning_app(context: AppContext) -> FastAPI:
     app.include_router(environments_router)
     app.include_router(sso_router)
     app.include_router(emergency_router)
+    app.add_middleware(ProvisioningMetricsMiddleware)
 
     server_url = context.settings.public_base_path + "/Provisioning"
     cached: dict[str, Any] = {}

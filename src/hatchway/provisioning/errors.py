@@ -36,6 +36,13 @@ def problem_response(
     )
 
 
+_UNREADABLE_BODY = ValidationResult(
+    (),
+    "The request body cannot be read as JSON; send a UTF-8 encoded JSON object such as "
+    '{"EmailAddress": "admin@contoso.com"} with Content-Type: application/json.',
+)
+
+
 def _member_name(location: Sequence[Any]) -> str:
     parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
     return ".".join(parts)
@@ -117,6 +124,9 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
             f"No Provisioning API call has the path '{request.url.path}'; see "
             "/Provisioning/openapi.json for the calls there are.",
         )
+    if exc.status_code == 400:
+        # FastAPI raises this for a body it cannot decode, such as JSON that is not UTF-8.
+        return validation_response([_UNREADABLE_BODY])
     if exc.status_code == 405:
         headers = dict(exc.headers or {})
         allowed = headers.get("Allow") or headers.get("allow", "")

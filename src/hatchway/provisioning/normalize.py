@@ -17,6 +17,10 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PREFIX = "/Provisioning"
+_NO_LINE_BREAKS = (
+    "No Provisioning API call has a path with a line break; remove it, and see "
+    "/Provisioning/openapi.json for the calls there are."
+)
 MAX_BODY_BYTES = 1024 * 1024
 
 _SEGMENTS = {
@@ -71,6 +75,11 @@ class ProvisioningRequestMiddleware:
             await self.app(scope, receive, send)
             return
 
+        if "\n" in path:
+            # No route can match a line break, and the mount's pattern does not even see it.
+            await _send_problem(send, 404, "PathNotFound", _NO_LINE_BREAKS)
+            return
+
         scope = dict(scope)
         scope["path"] = path
         scope["raw_path"] = path.encode("utf-8")
@@ -112,16 +121,20 @@ async def _read_body(receive: Receive) -> bytes | None:
 
 
 async def _send_too_large(send: Send) -> None:
-    body = json.dumps(
-        {
-            "Error": "RequestTooLarge",
-            "Message": f"The request body is larger than {MAX_BODY_BYTES} bytes; send less.",
-        }
-    ).encode("utf-8")
+    await _send_problem(
+        send,
+        413,
+        "RequestTooLarge",
+        f"The request body is larger than {MAX_BODY_BYTES} bytes; send less.",
+    )
+
+
+async def _send_problem(send: Send, status: int, error: str, message: str) -> None:
+    body = json.dumps({"Error": error, "Message": message}).encode("utf-8")
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode("ascii")),

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from hatchway import metrics
 from hatchway.context import AppContext, client_address, get_context
 from hatchway.db.models import SsoSettings
 from hatchway.environments import service as environments
@@ -91,6 +92,7 @@ def _failure_page(
 ) -> Response:
     context = get_context(request)
     logger.warning("signin.failed environment=%s reason=%s", environment_name, error.reason.value)
+    metrics.record_sign_in("sso", error.reason.value)
     return message_page(
         request,
         "Sign-in failed",
@@ -311,6 +313,7 @@ def _finish(
         user_id = user.id
 
     logger.info("signin.succeeded environment=%s user=%d kind=sso", environment.name, user_id)
+    metrics.record_sign_in("sso", "success")
     response = RedirectResponse(attempt.return_to, status_code=303)
     set_session_cookie(response, context, environment.name, token)
     return response
@@ -379,6 +382,7 @@ def _sign_in_with_password(
             if user is None or not password_ok or not user.is_active:
                 ratelimit.record(session, ratelimit.SIGN_IN_FAILURES, address, now)
                 logger.info("signin.password_rejected environment=%s", environment.name)
+                metrics.record_sign_in("local", "password_rejected")
                 return form_again(FAILED_SIGN_IN, 401)
             if sso_ready and not user.is_administrator:
                 return form_again(
@@ -398,6 +402,7 @@ def _sign_in_with_password(
             must_change = user.password_is_temporary
             user_id = user.id
     except RateLimited as limited:
+        metrics.record_sign_in("local", "rate_limited")
         response = form_again(
             f"{limited} Wait {limited.retry_after} seconds before trying again.", 429
         )
@@ -405,6 +410,7 @@ def _sign_in_with_password(
         return response
 
     logger.info("signin.succeeded environment=%s user=%d kind=local", environment.name, user_id)
+    metrics.record_sign_in("local", "success")
     target = (
         environment_path(context, environment.name, "ChangePassword") if must_change else return_to
     )
