@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from pydantic.alias_generators import to_pascal
+
+from hatchway.db.types import unstorable_character
 
 
 class RequestBody(BaseModel):
@@ -37,6 +39,13 @@ class RequestBody(BaseModel):
                 )
             matched[name] = value
         return matched
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _refuse_unstorable_characters(cls, value: Any) -> Any:
+        if isinstance(value, str) and (problem := unstorable_character(value)):
+            raise ValueError(problem)
+        return value
 
 
 class ResponseBody(BaseModel):
