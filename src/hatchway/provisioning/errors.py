@@ -19,6 +19,7 @@ from hatchway.errors import (
     ValidationFailed,
     ValidationResult,
 )
+from hatchway.logs import request_id_var
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,16 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
             f"No Provisioning API call has the path '{request.url.path}'; see "
             "/Provisioning/openapi.json for the calls there are.",
         )
+    if exc.status_code == 400:
+        # FastAPI raises this when the body is not UTF-8 or nests too deeply to parse.
+        return validation_response(
+            [
+                ValidationResult(
+                    (),
+                    "The request body could not be read as JSON; send a UTF-8 encoded JSON object.",
+                )
+            ]
+        )
     if exc.status_code == 405:
         return problem_response(
             405,
@@ -115,7 +126,20 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, "HttpError", str(exc.detail))
 
 
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # The mounted application answers before the outer one's handler runs, and only here is the
+    # request id still bound, so this is where a Provisioning API failure is logged and answered.
+    logger.error("provisioning.failed path=%s", request.url.path, exc_info=exc)
+    return problem_response(
+        500,
+        "InternalError",
+        "Hatchway failed to handle the request; the operator can find it in the log under "
+        f"request id {request_id_var.get()}.",
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _on_unexpected)
     app.add_exception_handler(RequestValidationError, _on_request_validation)
     app.add_exception_handler(ValidationFailed, _on_validation_failed)
     app.add_exception_handler(NotFound, _on_not_found)
