@@ -60,7 +60,7 @@ def _warn_about_insecure_settings(settings: Settings) -> None:
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith("/Provisioning"):
-        # The mounted Provisioning API has logged and answered this failure already.
+        # The mounted Provisioning API has logged this failure and sent its response already.
         return JSONResponse({"Error": "InternalError"}, status_code=500)
     logger.exception("request.failed path=%s", request.url.path)
     reference = request_id_var.get()

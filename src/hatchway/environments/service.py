@@ -24,8 +24,8 @@ logger = logging.getLogger(__name__)
 
 MAX_NAME_PART_LENGTH = 200
 MAX_EMAIL_LENGTH = 320
-# User ids are 32-bit integer columns on PostgreSQL; a larger id cannot exist, and SQLite raises
-# OverflowError on integers beyond 64 bits, so such ids are answered as not found before a query.
+# User ids are 32-bit integer columns on PostgreSQL, so a larger id cannot exist. SQLite raises
+# OverflowError on integers beyond 64 bits, so such ids get NotFound before any query runs.
 MAX_USER_ID = 2**31 - 1
 _EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$|^[^@\s]+@[^@\s.]+$")
 
@@ -94,8 +94,9 @@ def _check_user_fields(
 def _flush_unique(session: Session, member: str, message: str) -> None:
     """Flush pending rows; a unique value that a concurrent transaction took first becomes a 400.
 
-    The checks before an insert cannot see rows that another transaction has not committed yet,
-    so on PostgreSQL two requests for one name can both pass them; the loser fails here.
+    The checks before an insert cannot see rows that another transaction has not committed yet.
+    On PostgreSQL two requests for one name can therefore both pass them, and the later one
+    fails here.
     """
     try:
         session.flush()

@@ -127,8 +127,8 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # The mounted application answers before the outer one's handler runs, and only here is the
-    # request id still bound, so this is where a Provisioning API failure is logged and answered.
+    # The mounted application sends its response before the outer handler runs. Only here is the
+    # request id still bound, so a Provisioning API failure is logged and returned here.
     logger.error("provisioning.failed path=%s", request.url.path, exc_info=exc)
     return problem_response(
         500,
