@@ -62,24 +62,20 @@ def _warn_about_insecure_settings(settings: Settings) -> None:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/Provisioning"):
+        # The mounted Provisioning API has logged this failure and sent its response already.
+        return JSONResponse({"Error": "InternalError"}, status_code=500)
     logger.exception("request.failed path=%s", request.url.path)
     reference = request_id_var.get()
-    if request.url.path.startswith("/Provisioning"):
-        return JSONResponse(
-            {
-                "Error": "InternalError",
-                "Message": f"Hatchway failed to handle the request; the operator can find it "
-                f"in the log under request id {reference}.",
-            },
-            status_code=500,
-        )
-    return message_page(
+    response = message_page(
         request,
         "Something went wrong",
         f"Hatchway failed to handle this request. The operator can find it in the log under "
         f"request id {reference}.",
         status_code=500,
     )
+    response.headers["X-Request-ID"] = reference
+    return response
 
 
 async def _http_error_page(request: Request, exc: Exception) -> Response:

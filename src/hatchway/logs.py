@@ -64,8 +64,12 @@ class RequestLogMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        failed = False
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            failed = True
+            raise
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
             access_logger.info(
@@ -75,4 +79,7 @@ class RequestLogMiddleware:
                 status,
                 elapsed_ms,
             )
-            request_id_var.reset(token)
+            # After a failure the error handler outside this middleware still needs the id;
+            # the binding ends with the request's own task.
+            if not failed:
+                request_id_var.reset(token)

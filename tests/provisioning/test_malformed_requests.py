@@ -24,8 +24,7 @@ def test_body_not_utf8_gets_validation_results(api: TestClient) -> None:
     assert response.json() == [
         {
             "MemberNames": [],
-            "ErrorMessage": "The request body cannot be read as JSON; send a UTF-8 encoded JSON "
-            'object such as {"EmailAddress": "admin@contoso.com"} with Content-Type: '
-            "application/json.",
+            "ErrorMessage": "The request body could not be read as JSON; send a UTF-8 encoded "
+            "JSON object with the properties of this call and Content-Type: application/json.",
         }
     ]

@@ -14,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -120,3 +121,12 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision(engine: Engine) -> str | None:
     return ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+
+
+def is_unique_violation(error: IntegrityError) -> bool:
+    """Tell whether an IntegrityError comes from a unique constraint (not a foreign key)."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate is not None:
+        # PostgreSQL's unique_violation.
+        return bool(sqlstate == "23505")
+    return str(error.orig).startswith("UNIQUE constraint failed")

@@ -35,3 +35,21 @@ class UtcDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+def unstorable_character(value: str) -> str | None:
+    """Describe the first character that no database column can hold, or return None.
+
+    PostgreSQL text cannot contain NUL, and an unpaired surrogate (which JSON's \\uD800 escapes
+    can produce) has no UTF-8 encoding. The value itself is never repeated, since it may be a
+    secret.
+    """
+    for position, character in enumerate(value, start=1):
+        if character == "\x00":
+            return f"contains at position {position} a NUL character (U+0000); remove it"
+        if "\ud800" <= character <= "\udfff":
+            return (
+                f"contains at position {position} an unpaired surrogate "
+                f"(U+{ord(character):04X}), which is not a character; send valid UTF-8 text"
+            )
+    return None

@@ -22,9 +22,31 @@ RESERVED_NAMES = frozenset(
 )
 
 
+# Letters that Unicode decomposition does not reduce to ASCII, spelled as their languages do.
+_TRANSLITERATIONS = str.maketrans(
+    {
+        "ß": "ss",
+        "ẞ": "ss",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "ø": "o",
+        "Ø": "o",
+        "đ": "d",
+        "Đ": "d",
+        "ł": "l",
+        "Ł": "l",
+        "þ": "th",
+        "Þ": "th",
+        "\u0131": "i",  # dotless i
+    }
+)
+
+
 def sanitize_environment_name(raw: str) -> str:
     """Reduce a name to lower-case ASCII letters and digits ('Contoso Ltd.' → 'contosoltd')."""
-    decomposed = unicodedata.normalize("NFKD", raw)
+    decomposed = unicodedata.normalize("NFKD", raw.translate(_TRANSLITERATIONS))
     ascii_only = decomposed.encode("ascii", "ignore").decode("ascii").lower()
     return "".join(character for character in ascii_only if character.isalnum())
 

@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hatchway.audit import service as audit
 from hatchway.audit.service import Actor
+from hatchway.db.engine import is_unique_violation
 from hatchway.db.models import Environment, SessionRecord, SsoSettings, User
+from hatchway.db.types import unstorable_character
 from hatchway.environments.names import environment_name_problem, sanitize_environment_name
 from hatchway.environments.passwords import hash_password, password_problem
 from hatchway.errors import NotFound, ValidationFailed, ValidationResult
@@ -21,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 MAX_NAME_PART_LENGTH = 200
 MAX_EMAIL_LENGTH = 320
+# User ids are 32-bit integer columns on PostgreSQL, so a larger id cannot exist. SQLite raises
+# OverflowError on integers beyond 64 bits, so such ids get NotFound before any query runs.
+MAX_USER_ID = 2**31 - 1
 _EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$|^[^@\s]+@[^@\s.]+$")
 
 
@@ -85,12 +91,32 @@ def _check_user_fields(
     return results
 
 
+def _flush_unique(session: Session, member: str, message: str) -> None:
+    """Flush pending rows; a unique value that a concurrent transaction took first becomes a 400.
+
+    The checks before an insert cannot see rows that another transaction has not committed yet.
+    On PostgreSQL two requests for one name can therefore both pass them, and the later one
+    fails here.
+    """
+    try:
+        session.flush()
+    except IntegrityError as error:
+        if not is_unique_violation(error):
+            raise
+        raise ValidationFailed.single(member, message) from None
+
+
 # Environments
 
 
 def find_environment(session: Session, name: str) -> Environment | None:
     """Find an environment by name as it appears in a URL (case does not matter)."""
-    return session.scalar(select(Environment).where(Environment.name == name.lower()))
+    key = name.lower()
+    if not (key.isascii() and key.isalnum()):
+        # Stored names are sanitized to ASCII letters and digits, so nothing else can match,
+        # and PostgreSQL refuses to compare text that contains NUL.
+        return None
+    return session.scalar(select(Environment).where(Environment.name == key))
 
 
 def get_environment(session: Session, name: str) -> Environment:
@@ -127,16 +153,14 @@ def check_new_environment(
     elif problem := environment_name_problem(raw, name):
         results.append(ValidationResult(("EnvironmentName",), problem))
     elif find_environment(session, name) is not None:
-        results.append(
-            ValidationResult(
-                ("EnvironmentName",),
-                f"Environment '{name}' already exists; choose another name or manage the "
-                "existing one.",
-            )
-        )
+        results.append(ValidationResult(("EnvironmentName",), _environment_exists_message(name)))
     if admin is not None:
         results.extend(_check_user_fields(admin, require_password=require_password, creating=True))
     return name, results
+
+
+def _environment_exists_message(name: str) -> str:
+    return f"Environment '{name}' already exists; choose another name or manage the existing one."
 
 
 def create_environment(
@@ -157,7 +181,7 @@ def create_environment(
 
     environment = Environment(name=name, is_active=True, created_at=now, updated_at=now)
     session.add(environment)
-    session.flush()
+    _flush_unique(session, "EnvironmentName", _environment_exists_message(name))
     session.add(SsoSettings(environment_id=environment.id, mode="None", version=0, updated_at=now))
     audit.record(session, actor, "environment.create", name, now=now, environment=environment)
 
@@ -235,6 +259,8 @@ def user_audit_view(user: User) -> dict[str, object]:
 
 
 def find_user_by_email(session: Session, environment: Environment, email: str) -> User | None:
+    if unstorable_character(email):
+        return None
     return session.scalar(
         select(User).where(
             User.environment_id == environment.id, User.email_key == email_key(email)
@@ -243,6 +269,8 @@ def find_user_by_email(session: Session, environment: Environment, email: str) -
 
 
 def get_user(session: Session, environment: Environment, user_id: int) -> User:
+    if not 1 <= user_id <= MAX_USER_ID:
+        raise NotFound("User", str(user_id))
     user = session.scalar(
         select(User).where(User.environment_id == environment.id, User.id == user_id)
     )
@@ -274,13 +302,16 @@ def check_new_user(
         and find_user_by_email(session, environment, fields.email)
     ):
         results.append(
-            ValidationResult(
-                ("EmailAddress",),
-                f"A user with EmailAddress {fields.email.strip()!r} already exists in "
-                f"environment '{environment.name}'; update that user instead.",
-            )
+            ValidationResult(("EmailAddress",), _user_exists_message(environment, fields.email))
         )
     return results
+
+
+def _user_exists_message(environment: Environment, email: str) -> str:
+    return (
+        f"A user with EmailAddress {email.strip()!r} already exists in environment "
+        f"'{environment.name}'; update that user instead."
+    )
 
 
 def _insert_user(
@@ -307,7 +338,7 @@ def _insert_user(
         updated_at=now,
     )
     session.add(user)
-    session.flush()
+    _flush_unique(session, "EmailAddress", _user_exists_message(environment, fields.email))
     return user
 
 
@@ -394,6 +425,10 @@ def update_user(
     before = user_audit_view(user)
     _apply_user_fields(user, fields)
     user.updated_at = now
+    if fields.email is not None:
+        _flush_unique(
+            session, "EmailAddress", f"Another user already has EmailAddress {user.email!r}."
+        )
     if fields.is_active is False or fields.password is not None:
         _end_sessions(session, environment.id, user.id, now)
     audit.record(

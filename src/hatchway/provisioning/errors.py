@@ -20,6 +20,7 @@ from hatchway.errors import (
     ValidationFailed,
     ValidationResult,
 )
+from hatchway.logs import request_id_var
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +39,8 @@ def problem_response(
 
 _UNREADABLE_BODY = ValidationResult(
     (),
-    "The request body cannot be read as JSON; send a UTF-8 encoded JSON object such as "
-    '{"EmailAddress": "admin@contoso.com"} with Content-Type: application/json.',
+    "The request body could not be read as JSON; send a UTF-8 encoded JSON object with the "
+    "properties of this call and Content-Type: application/json.",
 )
 
 
@@ -142,7 +143,20 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, "HttpError", str(exc.detail))
 
 
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # The mounted application sends its response before the outer handler runs. Only here is the
+    # request id still bound, so a Provisioning API failure is logged and returned here.
+    logger.error("provisioning.failed path=%s", request.url.path, exc_info=exc)
+    return problem_response(
+        500,
+        "InternalError",
+        "Hatchway failed to handle the request; the operator can find it in the log under "
+        f"request id {request_id_var.get()}.",
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _on_unexpected)
     app.add_exception_handler(RequestValidationError, _on_request_validation)
     app.add_exception_handler(ValidationFailed, _on_validation_failed)
     app.add_exception_handler(NotFound, _on_not_found)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_pascal
 from pydantic.json_schema import SkipJsonSchema
 
+from hatchway.db.types import unstorable_character
 from hatchway.errors import ValidationFailed, ValidationResult
 
 
@@ -52,6 +53,13 @@ class RequestBody(BaseModel):
             matched[name] = value
         matched["unknown_properties"] = unknown
         return matched
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _refuse_unstorable_characters(cls, value: Any) -> Any:
+        if isinstance(value, str) and (problem := unstorable_character(value)):
+            raise ValueError(problem)
+        return value
 
 
 class ResponseBody(BaseModel):

@@ -50,7 +50,9 @@ def canonical_path(path: str) -> str | None:
         return None
     rest = path[len(PREFIX) :].strip("/")
     if not rest:
-        return PREFIX
+        # The mount matches only paths below the prefix; the bare prefix would otherwise reach
+        # the page routes, which redirect.
+        return PREFIX + "/"
     segments = [_SEGMENTS.get(segment.lower(), segment) for segment in rest.split("/") if segment]
     return PREFIX + "/" + "/".join(segments)
 

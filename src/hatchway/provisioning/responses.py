@@ -16,6 +16,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "The ProvisioningKey header is missing or wrong, or the API is disabled.",
     },
     404: {"model": ProblemBody, "description": "The environment, user or path does not exist."},
+    413: {"model": ProblemBody, "description": "The request body is larger than 1 MiB."},
     429: {
         "model": ProblemBody,
         "description": "Too many failed attempts; wait for the seconds in Retry-After.",

@@ -42,15 +42,19 @@ def is_secret_field(name: str) -> bool:
 
 
 def redact(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Return a copy with every secret field's value replaced, recursing into nested mappings."""
+    """Return a copy with every secret field's value replaced, at any depth of nesting."""
     result: dict[str, Any] = {}
     for name, value in data.items():
-        if is_secret_field(name):
+        if is_secret_field(str(name)):
             result[name] = REDACTED if value not in (None, "") else value
-        elif isinstance(value, Mapping):
-            result[name] = redact(value)
-        elif isinstance(value, list):
-            result[name] = [redact(item) if isinstance(item, Mapping) else item for item in value]
         else:
-            result[name] = value
+            result[name] = _redact_value(value)
     return result
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return redact(value)
+    if isinstance(value, list | tuple):
+        return [_redact_value(item) for item in value]
+    return value

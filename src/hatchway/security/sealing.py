@@ -7,14 +7,19 @@ Sealed values carry a version prefix so that the format can change later.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from hatchway.config import ConfigurationError, is_fernet_key
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +55,7 @@ class Keyring:
 
     def unseal(self, sealed: str) -> str:
         """Open a sealed value; reloads the keyring file once in case another process rotated it."""
-        if not sealed.startswith(_PREFIX):
+        if not sealed.startswith(_PREFIX) or not sealed.isascii():
             raise SealingError("the stored value is not in a format this version can open")
         token = sealed[len(_PREFIX) :].encode("ascii")
         try:
@@ -82,46 +87,89 @@ class Keyring:
         """Read the keyring file again; return True when it held keys not loaded before."""
         if self._path is None or not self._path.exists():
             return False
-        keys = _read_keys(self._path)
+        try:
+            keys = _read_keys(self._path)
+        except ConfigurationError as error:
+            logger.error("sealing.keyring.reload_failed error=%s", error)
+            return False
         with self._lock:
             if keys == self._keys:
                 return False
-            self._keys = keys
-            self._fernet = MultiFernet([Fernet(key.encode("ascii")) for key in keys])
+            self._use(keys)
         logger.info("sealing.keyring.reloaded keys=%d", len(keys))
         return True
 
     def rotate(self) -> None:
-        """Put a new key in front; older keys stay so that existing values still open."""
+        """Put a new key in front; older keys stay so that existing values still open.
+
+        The file, not this process's copy, is the starting point, so that a rotation by another
+        worker is kept rather than overwritten.
+        """
         if self._path is None:
             raise SealingError(
                 "the sealing keys come from HATCHWAY_SEALING_KEYS; rotate them by putting a new "
                 "key (from 'Fernet.generate_key()') first in that variable and restarting"
             )
-        with self._lock:
-            keys = [Fernet.generate_key().decode("ascii"), *self._keys]
+        with self._lock, _locked(self._path):
+            keys = [Fernet.generate_key().decode("ascii"), *_read_keys(self._path)]
             _write_keys(self._path, keys)
-            self._keys = keys
-            self._fernet = MultiFernet([Fernet(key.encode("ascii")) for key in keys])
+            self._use(keys)
 
     def retire_old_keys(self) -> None:
-        """Keep only the newest key; call after every stored value was resealed."""
+        """Keep only the newest key; call after every stored value was resealed with it."""
         if self._path is None:
             return
-        with self._lock:
-            keys = self._keys[:1]
-            _write_keys(self._path, keys)
-            self._keys = keys
-            self._fernet = MultiFernet([Fernet(key.encode("ascii")) for key in keys])
+        with self._lock, _locked(self._path):
+            newest = _read_keys(self._path)[0]
+            if newest != self._keys[0]:
+                raise SealingError(
+                    "the sealing key file gained a newer key since this process resealed; "
+                    "reseal the stored values again before retiring old keys"
+                )
+            _write_keys(self._path, [newest])
+            self._use([newest])
+
+    def _use(self, keys: list[str]) -> None:
+        self._keys = keys
+        self._fernet = MultiFernet([Fernet(key.encode("ascii")) for key in keys])
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside the key file, so that workers change it one at a time."""
+    descriptor = os.open(path.with_name(f"{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def _read_keys(path: Path) -> list[str]:
-    lines = path.read_text(encoding="ascii").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    """Read the keys of a keyring file, raising ConfigurationError when one is unusable."""
+    try:
+        lines = path.read_text(encoding="ascii").splitlines()
+    except UnicodeDecodeError:
+        raise ConfigurationError(
+            f"The sealing key file {path} is not ASCII text; restore it from a backup."
+        ) from None
+    keys = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    if not keys:
+        raise ConfigurationError(
+            f"The sealing key file {path} holds no key; restore it from a backup, because "
+            "values sealed with the lost keys cannot be opened."
+        )
+    for position, key in enumerate(keys, start=1):
+        if not is_fernet_key(key):
+            raise ConfigurationError(
+                f"Key {position} of {len(keys)} in the sealing key file {path} is not a Fernet "
+                "key (32 url-safe base64-encoded bytes); restore the file from a backup."
+            )
+    return keys
 
 
 def _write_keys(path: Path, keys: list[str]) -> None:
-    temporary = path.with_suffix(".tmp")
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(
@@ -134,14 +182,12 @@ def _write_keys(path: Path, keys: list[str]) -> None:
 def load_keyring(configured_keys: tuple[str, ...], data_dir: Path) -> Keyring:
     """Load the keyring from the configured keys, or from (or into) the data folder."""
     if configured_keys:
-        for index, key in enumerate(configured_keys):
-            try:
-                Fernet(key.encode("ascii"))
-            except (ValueError, UnicodeEncodeError):
-                raise ValueError(
-                    f"HATCHWAY_SEALING_KEYS entry {index + 1} is not a Fernet key "
-                    "(32 url-safe base64-encoded bytes)"
-                ) from None
+        for position, key in enumerate(configured_keys, start=1):
+            if not is_fernet_key(key):
+                raise ConfigurationError(
+                    f"HATCHWAY_SEALING_KEYS entry {position} of {len(configured_keys)} is not a "
+                    "Fernet key (32 url-safe base64-encoded bytes)."
+                )
         return Keyring(list(configured_keys))
 
     path = data_dir / KEYRING_FILE

@@ -37,6 +37,9 @@ _EXTRA_BLOCKED = (
     ipaddress.ip_network("198.18.0.0/15"),
 )
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# RFC 8215 local-use NAT64 prefixes place the IPv4 address at varying offsets, so the whole
+# range is refused rather than decoded.
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 
 
 class OutboundError(Exception):
@@ -69,7 +72,8 @@ def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
         return address.ipv4_mapped
     if address in _NAT64:
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
+    # A 6to4 address (2002::/16) reaches the IPv4 address embedded in its bits 16 to 48.
+    return address.sixtofour
 
 
 def is_public_address(address: IPAddress) -> bool:
@@ -78,6 +82,8 @@ def is_public_address(address: IPAddress) -> bool:
     if embedded is not None:
         return is_public_address(embedded)
     if not address.is_global or address.is_multicast:
+        return False
+    if address.version == 6 and address in _LOCAL_NAT64:
         return False
     return not any(address in network for network in _EXTRA_BLOCKED)
 
@@ -97,7 +103,10 @@ class OutboundPolicy:
 
     def check_addresses(self, url: str, host: str, addresses: Iterable[str]) -> list[str]:
         """Return the addresses that may be connected to, or raise when any is not allowed."""
-        parsed = [ipaddress.ip_address(address.split("%")[0]) for address in addresses]
+        try:
+            parsed = [ipaddress.ip_address(address.split("%")[0]) for address in addresses]
+        except ValueError as error:
+            raise UnsafeDestinationError(url, f"host '{host}' resolved to {error}") from None
         if not parsed:
             raise UnsafeDestinationError(url, f"host '{host}' has no addresses")
         if all(is_public_address(address) for address in parsed):
@@ -169,9 +178,8 @@ class _GuardedTransport(httpx.HTTPTransport):
                 addresses = self._policy.resolver(host, request.url.port or 80)
             except OSError as error:
                 raise OutboundError(url, f"host '{host}' could not be resolved: {error}") from None
-            if addresses and all(
-                _is_loopback(ipaddress.ip_address(a.split("%")[0])) for a in addresses
-            ):
+            allowed = self._policy.check_addresses(url, host, addresses)
+            if all(_is_loopback(ipaddress.ip_address(address)) for address in allowed):
                 return super().handle_request(request)
         raise UnsafeDestinationError(url, f"the URL must use https, not '{scheme}'")
 

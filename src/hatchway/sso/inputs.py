@@ -6,6 +6,8 @@ what cannot work, and describe each problem without repeating a secret.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -16,6 +18,8 @@ from hatchway.errors import ValidationResult
 MAX_KEY_LENGTH = 512
 MAX_CLIENT_ID_LENGTH = 256
 MAX_AUTHORITY_LENGTH = 2048
+# One label of a host name; underscores are tolerated because some internal names carry them.
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
 
 _TYPOGRAPHIC_QUOTES = frozenset("\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u2032\u2033")
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
@@ -34,18 +38,24 @@ class CheckedValue:
 def describe_character(character: str) -> str:
     """Name a character's code point, Unicode name and the kind of paste mistake it suggests."""
     code_point = f"U+{ord(character):04X}"
-    name = unicodedata.name(character, "unnamed character")
+    # Control characters have no Unicode name, so only their code point is shown.
+    name = unicodedata.name(character, "")
+    category = unicodedata.category(character)
     if character in _TYPOGRAPHIC_QUOTES:
         kind = "a typographic quote that word processors and e-mail programs add"
     elif character in _ZERO_WIDTH:
         kind = "an invisible zero-width character that web pages and chat programs add"
     elif character in _NON_BREAKING_SPACES:
         kind = "a non-breaking space that web pages and word processors add"
-    elif unicodedata.category(character).startswith("C"):
+    elif category == "Cf":
+        kind = "an invisible formatting character"
+    elif category.startswith("C"):
         kind = "a control character"
+    elif category.startswith("Z"):
+        kind = "a space other than the ASCII space"
     else:
         kind = "a character outside printable ASCII"
-    return f"{code_point} ({name}), {kind}"
+    return f"{code_point} ({name}), {kind}" if name else f"{code_point}, {kind}"
 
 
 def _trim(member: str, raw: str, checked: CheckedValue, *, secret: bool) -> None:
@@ -131,6 +141,19 @@ def check_client_id(raw: str) -> CheckedValue:
     return checked
 
 
+def _is_host(host: str) -> bool:
+    """Tell whether a URL's host is an IP address without zone or a syntactically valid DNS name."""
+    if "%" in host:
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host.removesuffix(".").split(".")
+    return len(host) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
+
+
 def check_authority(raw: str, *, allow_loopback_http: bool) -> CheckedValue:
     """Check that the Authority is an absolute https URL (http only on loopback when allowed)."""
     checked = CheckedValue(raw)
@@ -175,7 +198,14 @@ def check_authority(raw: str, *, allow_loopback_http: bool) -> CheckedValue:
             )
         )
         return checked
-    del port
+    if port == 0 or not _is_host(parts.hostname):
+        checked.errors.append(
+            ValidationResult(
+                ("Authority",),
+                f"Authority {authority!r} has no valid host name or port; send a URL {example}.",
+            )
+        )
+        return checked
     if parts.username or parts.password:
         checked.errors.append(
             ValidationResult(
