@@ -93,6 +93,19 @@ def _read_float(environ: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _read_seconds(environ: Mapping[str, str], name: str, default: int, maximum: int) -> int:
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a whole number of seconds.") from None
+    if not 0 <= value <= maximum:
+        raise ConfigurationError(f"{name}={raw!r} must be between 0 and {maximum} seconds.")
+    return value
+
+
 def _check_public_url(raw: str) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -136,4 +149,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         outbox_worker=_read_bool(env, "HATCHWAY_OUTBOX_WORKER", True),
         log_level=env.get("HATCHWAY_LOG_LEVEL", "INFO").strip().upper() or "INFO",
         http_timeout_seconds=_read_float(env, "HATCHWAY_HTTP_TIMEOUT", 5.0),
+        clock_leeway_seconds=_read_seconds(env, "HATCHWAY_CLOCK_LEEWAY", 120, maximum=3600),
     )
