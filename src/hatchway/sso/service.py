@@ -17,7 +17,13 @@ from hatchway.db.models import Environment, SsoSettings, SsoVersion
 from hatchway.errors import PreconditionFailed, ValidationFailed, ValidationResult
 from hatchway.security.sealing import Keyring
 from hatchway.security.tokens import fingerprint
-from hatchway.sso.inputs import check_authority, check_client_id, check_key
+from hatchway.sso.authority import (
+    EntraAuthority,
+    check_entra_client_id,
+    is_guid,
+    normalize_authority,
+)
+from hatchway.sso.inputs import check_client_id, check_key
 
 logger = logging.getLogger(__name__)
 
@@ -35,17 +41,23 @@ class OAuth2Input:
     client_id: str | None = None
     key: str | None = field(default=None, repr=False)
     key_expires_on: date | None = None
+    allowed_tenants: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class OAuth2Values:
-    """Checked values ready to verify or save; `key` is the clear Key or None to keep the stored."""
+    """Checked values ready to verify or save; `key` is the clear Key or None to keep the stored.
+
+    `entra` describes the Authority when it is a Microsoft Entra ID sign-in host.
+    """
 
     authority: str
     client_id: str
     key: str | None = field(repr=False)
     key_expires_on: date | None
     notices: tuple[ValidationResult, ...] = ()
+    allowed_tenants: tuple[str, ...] = ()
+    entra: EntraAuthority | None = None
 
 
 def redirect_uri_for(public_url: str, environment_name: str) -> str:
@@ -85,13 +97,16 @@ def etag(settings: SsoSettings) -> str:
     return f'"{settings.version}"'
 
 
+def key_days_left(settings: SsoSettings | SsoVersion, today: date) -> int | None:
+    if settings.key_expires_on is None:
+        return None
+    return (settings.key_expires_on - today).days
+
+
 def settings_view(
     settings: SsoSettings, environment: Environment, public_url: str, today: date
 ) -> dict[str, Any]:
     """Return the GET representation: everything but the Key, which only shows as set or not."""
-    days_left = (
-        (settings.key_expires_on - today).days if settings.key_expires_on is not None else None
-    )
     return {
         "Mode": settings.mode,
         "Authority": settings.authority,
@@ -99,7 +114,8 @@ def settings_view(
         "KeySet": settings.key_sealed is not None,
         "KeyUpdatedOn": settings.key_updated_at,
         "KeyExpiresOn": settings.key_expires_on,
-        "KeyDaysLeft": days_left,
+        "KeyDaysLeft": key_days_left(settings, today),
+        "AllowedTenants": list(settings.allowed_tenants or []),
         "Version": settings.version,
         "UpdatedOn": settings.updated_at,
         "LastKnownGoodVersion": settings.last_known_good_version,
@@ -107,32 +123,85 @@ def settings_view(
     }
 
 
+def _required(
+    errors: list[ValidationResult], member: str, sent: str | None, kept: str | None, advice: str
+) -> str | None:
+    if sent is None and not kept:
+        errors.append(ValidationResult((member,), f"{member} is missing; {advice}"))
+    return sent
+
+
+def check_allowed_tenants(raw: tuple[str, ...]) -> tuple[tuple[str, ...], list[ValidationResult]]:
+    """Check that every allowed tenant is a Directory (tenant) ID; return them lower-cased."""
+    tenants: list[str] = []
+    errors: list[ValidationResult] = []
+    for entry in raw:
+        tenant = entry.strip().lower()
+        if not is_guid(tenant):
+            errors.append(
+                ValidationResult(
+                    ("AllowedTenants",),
+                    f"AllowedTenants entry {entry!r} is not a Directory (tenant) ID; list "
+                    "tenants by their GUID, which ID tokens carry in the 'tid' claim.",
+                )
+            )
+        elif tenant not in tenants:
+            tenants.append(tenant)
+    return tuple(tenants), errors
+
+
+def _check_key_mix_ups(
+    key: str, client_id: str
+) -> tuple[list[ValidationResult], list[ValidationResult]]:
+    """Return errors and notices about a Key that is really another value of the app."""
+    if key == client_id:
+        error = ValidationResult(
+            ("Key",),
+            "Key is the same as the ClientId; paste the client secret's Value from the app "
+            "registration's 'Certificates & secrets' page instead.",
+        )
+        return [error], []
+    if is_guid(key):
+        notice = ValidationResult(("Key",), GUID_KEY_NOTICE)
+        return [], [notice]
+    return [], []
+
+
+GUID_KEY_NOTICE = (
+    "Key is shaped like a GUID, as a client secret's Secret ID is; the Key must be the "
+    "secret's Value (in Entra ID about 40 characters, shown only right after it is created). "
+    "If the provider rejects it, create a new secret and paste its Value."
+)
+
+
 def check_oauth2_input(
-    change: OAuth2Input, stored: SsoSettings, *, allow_loopback_http: bool
+    change: OAuth2Input,
+    stored: SsoSettings,
+    *,
+    allow_loopback_http: bool,
+    today: date | None = None,
 ) -> OAuth2Values:
-    """Run the static checks; values not sent fall back to the stored ones."""
+    """Run the static checks and normalize; values not sent fall back to the stored ones."""
     errors: list[ValidationResult] = []
     notices: list[ValidationResult] = []
 
-    def required(member: str, sent: str | None, kept: str | None, advice: str) -> str | None:
-        if sent is None and not kept:
-            errors.append(ValidationResult((member,), f"{member} is missing; {advice}"))
-        return sent
-
-    authority_raw = required(
+    authority_raw = _required(
+        errors,
         "Authority",
         change.authority,
         stored.authority,
         "send the identity provider's URL, such as "
         "'https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0'.",
     )
-    client_id_raw = required(
+    client_id_raw = _required(
+        errors,
         "ClientId",
         change.client_id,
         stored.client_id,
         "send the Application (client) ID of the app registration.",
     )
-    key_raw = required(
+    key_raw = _required(
+        errors,
         "Key",
         change.key,
         stored.key_sealed,
@@ -140,46 +209,76 @@ def check_oauth2_input(
         "stored yet).",
     )
 
-    authority = stored.authority or ""
-    if authority_raw is not None:
-        checked = check_authority(authority_raw, allow_loopback_http=allow_loopback_http)
-        errors += checked.errors
-        notices += checked.notices
-        authority = checked.value
+    authority = normalize_authority(
+        authority_raw if authority_raw is not None else stored.authority or "",
+        allow_loopback_http=allow_loopback_http,
+    )
+    if authority_raw is not None or stored.authority:
+        errors += authority.errors
+        notices += authority.notices
     client_id = stored.client_id or ""
     if client_id_raw is not None:
         checked = check_client_id(client_id_raw)
         errors += checked.errors
         notices += checked.notices
         client_id = checked.value
+    if authority.entra is not None and client_id:
+        errors += check_entra_client_id(client_id, authority.entra)
     key: str | None = None
     if key_raw is not None:
         checked = check_key(key_raw)
         errors += checked.errors
         notices += checked.notices
         key = checked.value
+        if not checked.errors:
+            key_errors, key_notices = _check_key_mix_ups(key, client_id)
+            errors += key_errors
+            notices += key_notices
 
+    allowed = tuple(stored.allowed_tenants or ())
+    if change.allowed_tenants is not None:
+        allowed, tenant_errors = check_allowed_tenants(change.allowed_tenants)
+        errors += tenant_errors
     if errors:
         raise ValidationFailed(errors)
+
     expires = (
         change.key_expires_on
         if change.key_expires_on is not None
         else (stored.key_expires_on if key is None else None)
     )
-    return OAuth2Values(authority, client_id, key, expires, tuple(notices))
+    if expires is not None and today is not None and expires < today:
+        notices.append(
+            ValidationResult(
+                ("KeyExpiresOn",),
+                f"KeyExpiresOn {expires.isoformat()} is in the past, so the client secret has "
+                "expired; create a new secret and send its Value as the Key.",
+            )
+        )
+    return OAuth2Values(
+        authority.value,
+        client_id,
+        key,
+        expires,
+        tuple(notices),
+        allowed,
+        authority.entra,
+    )
 
 
-def _snapshot(settings: SsoSettings) -> dict[str, Any]:
+def snapshot(settings: SsoSettings | SsoVersion) -> dict[str, Any]:
+    """Return the secret-free values that versions and audit records compare."""
     return {
         "Mode": settings.mode,
         "Authority": settings.authority,
         "ClientId": settings.client_id,
         "KeyFingerprint": settings.key_fingerprint,
         "KeyExpiresOn": settings.key_expires_on.isoformat() if settings.key_expires_on else None,
+        "AllowedTenants": list(settings.allowed_tenants or []),
     }
 
 
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return {
         name: {"From": before[name], "To": after[name]}
         for name in after
@@ -187,7 +286,7 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _check_if_match(settings: SsoSettings, if_match: str | None) -> None:
+def check_if_match(settings: SsoSettings, if_match: str | None) -> None:
     if if_match is None or if_match.strip() == "*":
         return
     wanted = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
@@ -195,7 +294,7 @@ def _check_if_match(settings: SsoSettings, if_match: str | None) -> None:
         raise PreconditionFailed(if_match.strip(), etag(settings))
 
 
-def _record_version(
+def record_version(
     session: Session,
     settings: SsoSettings,
     actor: Actor,
@@ -229,6 +328,16 @@ def _record_version(
     return version
 
 
+def _save_detail(verification: dict[str, Any] | None, skipped: bool) -> str | None:
+    if not skipped:
+        return "verified before saving" if verification is not None else None
+    checks = verification.get("Checks", []) if verification is not None else []
+    failed = [str(check.get("Name")) for check in checks if not check.get("Passed")]
+    if not failed:
+        return "saved with SkipVerification; every check passed"
+    return f"saved with SkipVerification although checks failed: {', '.join(failed)}"
+
+
 def save_oauth2(
     session: Session,
     environment: Environment,
@@ -243,8 +352,8 @@ def save_oauth2(
 ) -> tuple[SsoSettings, bool]:
     """Store checked values as a new version; return the settings and whether anything changed."""
     settings = get_settings(session, environment, lock=True)
-    _check_if_match(settings, if_match)
-    before = _snapshot(settings)
+    check_if_match(settings, if_match)
+    before = snapshot(settings)
 
     settings.mode = SsoMode.OAUTH2.value
     settings.authority = values.authority
@@ -254,14 +363,15 @@ def save_oauth2(
         settings.key_fingerprint = fingerprint(values.key)
         settings.key_updated_at = now
     settings.key_expires_on = values.key_expires_on
-    after = _snapshot(settings)
+    settings.allowed_tenants = list(values.allowed_tenants) or None
+    after = snapshot(settings)
 
-    changes = _changes(before, after)
+    changes = changes_between(before, after)
     if not changes:
         return settings, False
     settings.version += 1
     settings.updated_at = now
-    _record_version(
+    record_version(
         session,
         settings,
         actor,
@@ -279,7 +389,7 @@ def save_oauth2(
         environment=environment,
         before=before,
         after=after,
-        detail="saved without verification" if verification_skipped else None,
+        detail=_save_detail(verification, verification_skipped),
     )
     logger.info(
         "sso.settings.saved environment=%s version=%d changed=%s",
@@ -300,8 +410,8 @@ def disable_oauth2(
 ) -> SsoSettings:
     """Switch to mode None; the stored values stay in the version history for a restore."""
     settings = get_settings(session, environment, lock=True)
-    _check_if_match(settings, if_match)
-    before = _snapshot(settings)
+    check_if_match(settings, if_match)
+    before = snapshot(settings)
 
     settings.mode = SsoMode.NONE.value
     settings.authority = None
@@ -310,13 +420,14 @@ def disable_oauth2(
     settings.key_fingerprint = None
     settings.key_updated_at = None
     settings.key_expires_on = None
-    after = _snapshot(settings)
-    changes = _changes(before, after)
+    settings.allowed_tenants = None
+    after = snapshot(settings)
+    changes = changes_between(before, after)
     if not changes:
         return settings
     settings.version += 1
     settings.updated_at = now
-    _record_version(session, settings, actor, now, changes)
+    record_version(session, settings, actor, now, changes)
     audit.record(
         session,
         actor,
