@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -21,7 +19,9 @@ from tests.support.entra import (
     TENANT_DOMAIN,
     TENANT_ID,
     FakeEntra,
+    assert_signed_in,
     entra_claims,
+    sign_in,
 )
 from tests.support.hatchway import test_settings as make_settings
 from tests.support.provisioning import ADMIN_EMAIL, create_environment
@@ -43,37 +43,6 @@ def environment(api: TestClient, fake_entra: FakeEntra) -> str:
     name = create_environment(api)
     configure(api, f"https://login.microsoftonline.com/{TENANT_DOMAIN}/v2.0")
     return name
-
-
-def start(client: TestClient) -> tuple[str, str]:
-    """Begin a sign-in; return the attempt's state and nonce from the authorization URL."""
-    response = client.get("/contoso/SignIn")
-    assert response.status_code == 302, response.text
-    query = parse_qs(urlsplit(response.headers["location"]).query)
-    return query["state"][0], query["nonce"][0]
-
-
-def sign_in(
-    client: TestClient,
-    fake_entra: FakeEntra,
-    header: dict[str, Any] | None = None,
-    **claims: Any,
-) -> httpx.Response:
-    """Sign in with an ID token of `entra_claims` changed by `claims` (None removes one)."""
-    state, nonce = start(client)
-    token_claims = entra_claims(nonce=nonce)
-    token_claims.update(claims)
-    token_claims = {name: value for name, value in token_claims.items() if value is not None}
-    code = fake_entra.issue_code(token_claims, header=header)
-    return client.get(
-        "/contoso/OAuth2/HandleAuthorityResponse", params={"code": code, "state": state}
-    )
-
-
-def assert_signed_in(response: httpx.Response) -> None:
-    assert response.status_code == 303, response.text
-    assert response.headers["location"] == "/contoso/"
-    assert "hatchway_session" in response.headers["set-cookie"]
 
 
 def users(context: AppContext) -> list[User]:

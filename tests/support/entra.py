@@ -27,6 +27,7 @@ import httpx
 import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
+from starlette.testclient import TestClient
 
 from hatchway.context import AppContext
 from hatchway.security.ssrf import (
@@ -359,6 +360,42 @@ def entra_claims(
     }
     claims.update(extra)
     return claims
+
+
+def start_sign_in(client: TestClient, environment: str = "contoso") -> tuple[str, str]:
+    """Begin a sign-in; return the attempt's state and nonce from the authorization URL."""
+    response = client.get(f"/{environment}/SignIn")
+    assert response.status_code == 302, response.text
+    query = parse_qs(urlsplit(response.headers["location"]).query)
+    return query["state"][0], query["nonce"][0]
+
+
+def sign_in(
+    client: TestClient,
+    fake_entra: FakeEntra,
+    header: dict[str, Any] | None = None,
+    environment: str = "contoso",
+    **claims: Any,
+) -> httpx.Response:
+    """Sign in with an ID token of `entra_claims` changed by `claims` (None removes one).
+
+    The browser's part is played by the test: it reads state and nonce from Hatchway's
+    redirect, has the fake issue a code for the claims, and calls the redirect URI.
+    """
+    state, nonce = start_sign_in(client, environment)
+    token_claims = entra_claims(nonce=nonce)
+    token_claims.update(claims)
+    token_claims = {name: value for name, value in token_claims.items() if value is not None}
+    code = fake_entra.issue_code(token_claims, header=header)
+    return client.get(
+        f"/{environment}/OAuth2/HandleAuthorityResponse", params={"code": code, "state": state}
+    )
+
+
+def assert_signed_in(response: httpx.Response, environment: str = "contoso") -> None:
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == f"/{environment}/"
+    assert "hatchway_session" in response.headers["set-cookie"]
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """Provider metadata from OpenID Connect discovery, and signing keys from the JWKS, cached.
 
-Both are fetched through the SSRF guard. Metadata is cached for an hour per Authority. Keys are
-cached per JWKS URI for an hour; a token whose `kid` is unknown triggers one refetch, at most
-one such refetch a minute per JWKS URI (so tokens with made-up `kid` values cannot make Hatchway
-hammer the provider), merged with the cached keys so that a provider mid-rotation keeps working.
+Both are fetched through the SSRF guard. Metadata is cached for an hour per Authority, keys for
+an hour per JWKS URI. A token whose `kid` is unknown triggers one refetch, merged with the cached
+keys so that a provider in the middle of a key rotation keeps working. Such refetches happen at
+most once a minute per JWKS URI, so tokens with made-up `kid` values cannot flood the provider.
 """
 
 from __future__ import annotations

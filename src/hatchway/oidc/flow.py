@@ -72,7 +72,7 @@ class SignInAttempt:
 
 @dataclass(frozen=True)
 class SignedInIdentity:
-    """Who signed in: the key a user is bound to (`issuer`, `subject`) and the token's claims."""
+    """The person who signed in: the pair a user is bound to and the token's claims."""
 
     issuer: str
     subject: str

@@ -2,8 +2,8 @@
 
 Entra ID explains a refusal in a JSON body such as
 ``{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret
-provided. ...", "error_codes": [7000215], ...}``. The AADSTS code says which setting is wrong;
-the description adds trace and correlation ids that help nobody here.
+provided. ...", "error_codes": [7000215], ...}``. The AADSTS code identifies the wrong setting.
+The description ends with trace and correlation ids, which Hatchway leaves out.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ MAX_DESCRIPTION_LENGTH = 300
 
 @dataclass(frozen=True)
 class EntraAdvice:
-    """What an AADSTS code means: the setting to correct (`members`) and the sentence saying how.
+    """The meaning of an AADSTS code: the settings to correct (`members`) and a sentence on how.
 
-    `check` names the verification check the code belongs to.
+    `check` names the verification check the code belongs to. `known` is False for codes
+    without specific advice.
     """
 
     code: int

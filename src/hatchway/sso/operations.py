@@ -1,8 +1,9 @@
 """SSO settings changes that verify against the identity provider before they save.
 
-Each operation reads in one transaction, verifies with no transaction open (the provider may
-take seconds to answer), and saves in a write transaction that checks `If-Match` again under
-the row lock, so that of several concurrent changes based on one version only the first saves.
+Each operation reads in one transaction and verifies with no transaction open, because the
+provider may take seconds to respond. It then saves in a write transaction that checks
+`If-Match` again under the row lock, so that of several concurrent changes based on one version
+only the first one saves.
 """
 
 from __future__ import annotations
@@ -162,6 +163,7 @@ def update_oauth2(
             if_match=if_match,
             verification=report.as_json(),
             verification_skipped=skip_verification,
+            failed_checks=tuple(report.failed_names()),
         )
         view = service.settings_view(settings, environment, context.settings.public_url, now.date())
         etag = service.etag(settings)

@@ -328,14 +328,12 @@ def record_version(
     return version
 
 
-def _save_detail(verification: dict[str, Any] | None, skipped: bool) -> str | None:
+def _save_detail(verified: bool, skipped: bool, failed_checks: tuple[str, ...]) -> str | None:
     if not skipped:
-        return "verified before saving" if verification is not None else None
-    checks = verification.get("Checks", []) if verification is not None else []
-    failed = [str(check.get("Name")) for check in checks if not check.get("Passed")]
-    if not failed:
+        return "verified before saving" if verified else None
+    if not failed_checks:
         return "saved with SkipVerification; every check passed"
-    return f"saved with SkipVerification although checks failed: {', '.join(failed)}"
+    return f"saved with SkipVerification although checks failed: {', '.join(failed_checks)}"
 
 
 def save_oauth2(
@@ -349,6 +347,7 @@ def save_oauth2(
     if_match: str | None = None,
     verification: dict[str, Any] | None = None,
     verification_skipped: bool = False,
+    failed_checks: tuple[str, ...] = (),
 ) -> tuple[SsoSettings, bool]:
     """Store checked values as a new version; return the settings and whether anything changed."""
     settings = get_settings(session, environment, lock=True)
@@ -389,7 +388,7 @@ def save_oauth2(
         environment=environment,
         before=before,
         after=after,
-        detail=_save_detail(verification, verification_skipped),
+        detail=_save_detail(verification is not None, verification_skipped, failed_checks),
     )
     logger.info(
         "sso.settings.saved environment=%s version=%d changed=%s",

@@ -4,8 +4,8 @@ The checks, each reported with its name, whether it passed and a sentence:
 
 - Authority: what kind of Authority it is (the static checks already refused broken ones);
 - KeyFormat: whether the Key looks like a client secret's Value (a GUID is likely its Secret ID);
-- Discovery: the discovery document is fetched and its ``issuer`` matches the Authority; for an
-  Entra ID tenant given by domain, the issuer names the tenant's GUID, returned as the TenantId;
+- Discovery: the discovery document is fetched and its ``issuer`` matches the Authority. For an
+  Entra ID tenant given by domain, the issuer names the tenant's GUID, returned as TenantId;
 - Jwks: the signing keys are fetched and contain an RSA key;
 - ClientCredentials: the token endpoint receives an authorization code that cannot be valid.
   Providers authenticate the client before they look at the code, so ``invalid_client`` means
@@ -59,10 +59,10 @@ class CheckName(enum.StrEnum):
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One check's outcome; `members` name the settings to correct when it failed.
+    """One check's outcome, with the settings to correct (`members`) when it failed.
 
-    A skipped check did not run because an earlier one failed; it counts as not passed but is
-    not reported as a problem of its own.
+    A skipped check did not run because an earlier one failed. It counts as not passed, but it
+    is not reported as a problem of its own.
     """
 
     name: CheckName
