@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from hatchway import __version__
+from hatchway.audit.api import router as audit_router
 from hatchway.context import AppContext
 from hatchway.environments.api import router as environments_router
 from hatchway.provisioning.auth import HEADER
@@ -64,6 +65,7 @@ def create_provisioning_app(context: AppContext) -> FastAPI:
     install_error_handlers(app)
     app.include_router(environments_router)
     app.include_router(sso_router)
+    app.include_router(audit_router)
 
     server_url = context.settings.public_base_path + "/Provisioning"
     cached: dict[str, Any] = {}
