@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from hatchway import __version__
+from hatchway.cli import keys
 from hatchway.config import ConfigurationError, Settings, load_settings
 from hatchway.logs import configure_logging
 
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database operations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(keys.app, name="keys")
 
 
 def _settings() -> Settings:
