@@ -314,3 +314,15 @@ def test_sign_in_marks_last_known_good(
     assert api.get("/contoso/SingleSignOnSettings").json()["LastKnownGoodVersion"] == 1
     history = api.get("/contoso/SingleSignOnSettings/History").json()
     assert history[0]["IsLastKnownGood"] is True
+
+
+def test_allowed_tenants_ignored_for_single_tenant(
+    api: TestClient, client: TestClient, environment: str, fake_entra: FakeEntra
+) -> None:
+    configure(
+        api,
+        f"https://login.microsoftonline.com/{TENANT_DOMAIN}/v2.0",
+        AllowedTenants=[OTHER_TENANT],
+    )
+
+    assert_signed_in(sign_in(client, fake_entra))

@@ -398,3 +398,12 @@ def test_put_rejects_domain_in_allowed_tenants(api: TestClient, environment: str
 
     assert response.json()[0]["MemberNames"] == ["AllowedTenants"]
     assert "'contoso.com' is not a Directory (tenant) ID" in error_messages(response)[0]
+
+
+def test_put_allowed_tenants_ignored_notice(api: TestClient, environment: str) -> None:
+    response = put(api, entra_body(AllowedTenants=[TENANT_ID]))
+
+    notices = [
+        item for item in response.json()["Notices"] if item["MemberNames"] == ["AllowedTenants"]
+    ]
+    assert "applies only to the multi-tenant Authorities" in notices[0]["ErrorMessage"]

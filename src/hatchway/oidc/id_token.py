@@ -148,7 +148,8 @@ def check_claims(claims: dict[str, Any], expected: IdTokenExpectations) -> None:
     issuer = expected_issuer(expected.issuer, claims)
     if claims.get("iss") != issuer:
         raise _issuer_mismatch(claims, issuer)
-    _check_tenant_allowed(claims, expected.allowed_tenants)
+    if TENANT_TEMPLATE in expected.issuer:
+        _check_tenant_allowed(claims, expected.allowed_tenants)
 
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]

@@ -57,6 +57,9 @@ def reseal_stored_values(session: Session, keyring: Keyring) -> RotationResult:
     return RotationResult(len(settings_rows), len(versions), len(messages))
 
 
+# NOTE: a server that checked the keyring file just before the new key was written can still
+# seal one value with the old key; if that value is committed after the reseal transaction has
+# read its table, it is lost when the old key is retired. Rotate when no settings are changing.
 def rotate_sealing_keys(database: Database, keyring: Keyring, actor: Actor) -> RotationResult:
     """Put a new key first, reseal every stored value in one transaction, retire the old keys.
 

@@ -17,7 +17,7 @@ from hatchway.provisioning.auth import require_provisioning_key
 from hatchway.provisioning.models import RequestBody, ResponseBody, ValidationResultBody
 from hatchway.provisioning.responses import ERRORS
 from hatchway.sso import history, operations, service
-from hatchway.sso.service import OAuth2Input
+from hatchway.sso.validation import OAuth2Input
 
 ProvisioningActor = Annotated[Actor, Depends(require_provisioning_key)]
 Context = Annotated[AppContext, Depends(get_context)]
@@ -67,9 +67,9 @@ class OAuth2Body(RequestBody):
     allowed_tenants: list[str] | None = Field(
         default=None,
         description=(
-            "Directory (tenant) IDs whose accounts may sign in, for a multi-tenant Authority "
-            "('organizations' or 'common'); an empty list allows every tenant. Leave it out to "
-            "keep the stored list."
+            "Directory (tenant) IDs whose accounts may sign in with a multi-tenant Authority "
+            "('organizations' or 'common'); an empty list allows every tenant, and other "
+            "Authorities ignore the list. Leave it out to keep the stored list."
         ),
     )
     skip_verification: bool = Field(

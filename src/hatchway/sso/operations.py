@@ -20,7 +20,8 @@ from hatchway.errors import ValidationFailed, ValidationResult
 from hatchway.security.sealing import SealingError
 from hatchway.security.tokens import fingerprint
 from hatchway.sso import service
-from hatchway.sso.service import OAuth2Input, OAuth2Values, SsoMode
+from hatchway.sso.service import SsoMode
+from hatchway.sso.validation import OAuth2Input, OAuth2Values, check_oauth2_input
 from hatchway.sso.verification import (
     VerificationReport,
     VerificationRequest,
@@ -67,7 +68,7 @@ def _prepare(
         stored = service.get_settings(session, environment)
         # Fail before any network call when the caller's version is already stale.
         service.check_if_match(stored, if_match)
-        values = service.check_oauth2_input(
+        values = check_oauth2_input(
             change,
             stored,
             allow_loopback_http=context.settings.insecure_loopback_idp,
@@ -198,7 +199,7 @@ def verify_oauth2(
             raise _unreadable_key() from None
         try:
             # The stored Key goes through the static checks as if it had been sent.
-            service.check_oauth2_input(
+            check_oauth2_input(
                 OAuth2Input(key=stored_key),
                 stored,
                 allow_loopback_http=context.settings.insecure_loopback_idp,
