@@ -1,6 +1,6 @@
 """A stand-in for Microsoft Entra ID's v2.0 endpoints, served on a loopback port.
 
-Entra ID cannot be reached from test machines. `FakeEntra` answers with documents of the shape
+Entra ID cannot be reached from test machines. `FakeEntra` serves documents of the shape
 Entra ID publishes: discovery documents whose issuer names the tenant GUID (also for a tenant
 given by domain) or the '{tenantid}' template ('common', 'organizations'), JWKS entries without
 `alg`, AADSTS error bodies from the token endpoint, and RS256 ID tokens signed with keys made in

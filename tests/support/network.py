@@ -1,7 +1,7 @@
 """Outbound HTTP for Hatchway under test: no real name lookups, test hosts mapped to loopback.
 
 Hatchway's guarded client resolves host names itself, through `OutboundPolicy.resolver`. Tests
-give it a resolver that knows only IP literals, 'localhost' and the names a test maps, so that a
+give it a resolver that resolves only IP literals, 'localhost' and the names a test maps, so that a
 test can never reach a host on the internet, even when it names one.
 """
 

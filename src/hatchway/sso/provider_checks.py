@@ -42,6 +42,7 @@ def _entra_issuer_problem(entra: EntraAuthority, issuer: str) -> tuple[str | Non
             f"Authority must end in '/v2.0', as {entra.url!r} does",
             None,
         )
+
     match = _ENTRA_V2_ISSUER.match(issuer)
     if match is None:
         return f"names issuer {issuer!r}, which is not an Entra ID v2.0 issuer", None
@@ -50,11 +51,13 @@ def _entra_issuer_problem(entra: EntraAuthority, issuer: str) -> tuple[str | Non
             f"names issuer {issuer!r} on another host than the Authority's {entra.host!r}",
             None,
         )
+
     tenant = match.group("tenant")
     if entra.kind is TenantKind.MULTI_TENANT:
         if tenant != TENANT_TEMPLATE:
             return f"names issuer {issuer!r}, expected the template '{TENANT_TEMPLATE}'", None
         return None, None
+
     if not is_guid(tenant):
         return f"names issuer {issuer!r}, whose tenant is not a GUID", None
     tenant = tenant.lower()
