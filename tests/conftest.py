@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from starlette.testclient import TestClient
 from hatchway.app import create_app
 from hatchway.config import Settings
 from hatchway.context import AppContext
+from hatchway.db.engine import create_database_engine, upgrade_database
 from tests.support.fixtures import browser_context, chromium, oidc_provider, smtp_sink
 from tests.support.hatchway import (
     PROVISIONING_KEY,
@@ -72,11 +74,25 @@ def postgres_database() -> Iterator[PostgresDatabase | None]:
         database.drop()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies, which is about ten times faster."""
+    path = tmp_path_factory.mktemp("template") / "hatchway.sqlite3"
+    engine = create_database_engine(f"sqlite:///{path}")
+    upgrade_database(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def database_url(tmp_path: Path, postgres_database: PostgresDatabase | None) -> str:
-    """A database of this test's own: a fresh SQLite file, or the run's PostgreSQL emptied."""
+def database_url(
+    tmp_path: Path, postgres_database: PostgresDatabase | None, request: pytest.FixtureRequest
+) -> str:
+    """A database of this test's own: a migrated SQLite file, or the run's PostgreSQL emptied."""
     if postgres_database is None:
-        return f"sqlite:///{tmp_path / 'hatchway.sqlite3'}"
+        target = tmp_path / "hatchway.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
     postgres_database.truncate_all()
     return postgres_database.url
 

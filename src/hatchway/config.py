@@ -121,6 +121,19 @@ def _split_url(raw: str, schemes: tuple[str, ...]) -> SplitResult | None:
     return parts
 
 
+def _read_seconds(environ: Mapping[str, str], name: str, default: int, maximum: int) -> int:
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a whole number of seconds.") from None
+    if not 0 <= value <= maximum:
+        raise ConfigurationError(f"{name}={raw!r} must be between 0 and {maximum} seconds.")
+    return value
+
+
 def _check_public_url(raw: str) -> str:
     parts = _split_url(raw, ("http", "https"))
     if parts is None:
@@ -259,4 +272,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         outbox_first_retry_seconds=_read_float(env, "HATCHWAY_OUTBOX_FIRST_RETRY_SECONDS", 30.0),
         outbox_max_retry_seconds=_read_float(env, "HATCHWAY_OUTBOX_MAX_RETRY_SECONDS", 3600.0),
         metrics_multiprocess_dir=Path(multiprocess_dir) if multiprocess_dir else None,
+        clock_leeway_seconds=_read_seconds(env, "HATCHWAY_CLOCK_LEEWAY", 120, maximum=3600),
     )

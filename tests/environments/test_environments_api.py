@@ -458,7 +458,7 @@ def test_deactivated_environment_keeps_api(api: TestClient) -> None:
     created = api.post("/contoso/User/", json={"EmailAddress": "new@contoso.test"})
     listed = api.get("/contoso/User/")
     sso = api.put(
-        "/contoso/SingleSignOnSettings/OAuth2",
+        "/contoso/SingleSignOnSettings/OAuth2?verify=false",
         json={"Authority": "https://idp.contoso.test", "ClientId": "app", "Key": "value"},
     )
 

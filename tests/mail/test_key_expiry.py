@@ -42,7 +42,7 @@ def clock(context: AppContext) -> Iterator[Clock]:
 
 def set_key(api: TestClient, key: str = "secret-value-1", expires_on: date = EXPIRES_ON) -> None:
     response = api.put(
-        "/contoso/SingleSignOnSettings/OAuth2",
+        "/contoso/SingleSignOnSettings/OAuth2?verify=false",
         json={
             "Authority": "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0",
             "ClientId": "00000000-0000-0000-0000-000000000001",
@@ -157,7 +157,7 @@ def test_new_key_gets_its_own_notices(api: TestClient, context: AppContext, cloc
 def test_no_notice_without_expiry_date(api: TestClient, context: AppContext, clock: Clock) -> None:
     create_environment(api)
     api.put(
-        "/contoso/SingleSignOnSettings/OAuth2",
+        "/contoso/SingleSignOnSettings/OAuth2?verify=false",
         json={
             "Authority": "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0",
             "ClientId": "00000000-0000-0000-0000-000000000001",

@@ -22,7 +22,7 @@ from tests.support.api import (
     create_environment,
 )
 
-SSO_PATH = "/contoso/SingleSignOnSettings/OAuth2"
+SSO_PATH = "/contoso/SingleSignOnSettings/OAuth2?verify=false"
 SSO_BODY = {"Authority": "https://idp.contoso.test", "Key": "value"}
 
 

@@ -66,7 +66,7 @@ CALLS = [
     Call("GET", "/contoso/SingleSignOnSettings"),
     Call(
         "PUT",
-        "/contoso/SingleSignOnSettings/OAuth2",
+        "/contoso/SingleSignOnSettings/OAuth2?verify=false",
         {"Authority": "https://idp.contoso.test", "ClientId": "app", "Key": "value"},
     ),
     Call("DELETE", "/contoso/SingleSignOnSettings/OAuth2"),

@@ -1,5 +1,25 @@
+"""Every test here talks to a fake Entra ID through Hatchway's guarded client."""
+
 from __future__ import annotations
 
-from tests.support.api import make_api
+from collections.abc import Iterator
 
-__all__ = ["make_api"]
+import pytest
+
+from hatchway.config import Settings
+from hatchway.context import AppContext
+from tests.support.api import make_api
+from tests.support.entra import FakeEntra, fake_entra
+from tests.support.hatchway import prepare_context
+
+__all__ = ["fake_entra", "make_api"]
+
+
+@pytest.fixture
+def context(settings: Settings, fake_entra: FakeEntra) -> Iterator[AppContext]:
+    app_context = prepare_context(settings)
+    fake_entra.attach(app_context)
+    try:
+        yield app_context
+    finally:
+        app_context.close()

@@ -21,10 +21,11 @@ from tests.support.api import (
 )
 from tests.support.hatchway import PROVISIONING_KEY
 
-PUT_PATH = "/contoso/SingleSignOnSettings/OAuth2"
+PUT_PATH = "/contoso/SingleSignOnSettings/OAuth2?verify=false"
 GET_PATH = "/contoso/SingleSignOnSettings"
 AUTHORITY = "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0"
 CLIENT_ID = "6731de76-14a6-49ae-97bc-6eba6914391e"
+OTHER_CLIENT_ID = "0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0"
 KEY = "Zx8Q~kEY-valUE.0123456789abcdefghijklmn"
 SETTINGS = {"Authority": AUTHORITY, "ClientId": CLIENT_ID, "Key": KEY}
 
@@ -167,7 +168,7 @@ def test_get_in_unknown_environment_is_404(api: TestClient) -> None:
 def test_put_without_key_keeps_stored_key(
     api: TestClient, context: AppContext, configured: dict[str, Any]
 ) -> None:
-    response = api.put(PUT_PATH, json={"Authority": AUTHORITY, "ClientId": "other-client"})
+    response = api.put(PUT_PATH, json={"Authority": AUTHORITY, "ClientId": OTHER_CLIENT_ID})
 
     assert response.status_code == 200
     assert response.json()["KeySet"] is True
@@ -545,7 +546,7 @@ def test_put_with_stale_if_match_is_412(api: TestClient, configured: dict[str, A
 def test_put_with_current_if_match_saves(
     api: TestClient, configured: dict[str, Any], if_match: str
 ) -> None:
-    response = api.put(PUT_PATH, json={"ClientId": "other"}, headers={"If-Match": if_match})
+    response = api.put(PUT_PATH, json={"ClientId": OTHER_CLIENT_ID}, headers={"If-Match": if_match})
 
     assert response.status_code == 200
     assert response.headers["ETag"] == '"2"'

@@ -27,6 +27,7 @@ from hatchway.db.engine import create_database_engine, upgrade_database
 from hatchway.db.models import Base
 from hatchway.db.types import utcnow
 from hatchway.provisioning.auth import ensure_provisioning_key
+from tests.support.network import install_http_client, offline_resolver
 from tests.support.ports import free_port
 
 PROVISIONING_KEY = "5C1B7E2A-0D4F-4A8B-9E6C-3F2D1A0B9C8D"
@@ -90,8 +91,13 @@ def test_settings(data_dir: Path, database_url: str, **overrides: object) -> Set
 
 
 def prepare_context(settings: Settings) -> AppContext:
-    """Migrate, store the test Provisioning Key, and build the application context."""
+    """Migrate, store the test Provisioning Key, and build the application context.
+
+    Its guarded HTTP client resolves no host names, so that a test never reaches the internet;
+    identity providers under test listen on IP literals such as 127.0.0.1.
+    """
     context = build_context(settings, migrate=True)
+    install_http_client(context, offline_resolver)
     ensure_provisioning_key(context.database, settings.provisioning_key, utcnow())
     return context
 

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from hatchway import __version__
+from hatchway.cli import keys
 from hatchway.cli.audit_commands import show_audit_log
 from hatchway.cli.emergency import emergency_link
 from hatchway.cli.emergency_commands import emergency_app
@@ -37,6 +38,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(sso_app, name="sso")
 app.add_typer(emergency_app, name="emergency")
 app.command("audit")(show_audit_log)
+app.add_typer(keys.app, name="keys")
 
 
 def _settings() -> Settings:

@@ -14,11 +14,9 @@ from hatchway.audit.service import Actor, ActorType
 from hatchway.db.models import Environment, User
 from hatchway.environments.service import email_key
 from hatchway.oidc.errors import SignInError, SignInFailure
-from hatchway.oidc.flow import SignedInIdentity
+from hatchway.oidc.flow import EMAIL_CLAIMS, SignedInIdentity
 
 logger = logging.getLogger(__name__)
-
-EMAIL_CLAIMS = ("email", "preferred_username", "upn")
 
 
 def email_from_claims(claims: dict[str, Any]) -> str | None:
@@ -28,6 +26,23 @@ def email_from_claims(claims: dict[str, Any]) -> str | None:
         if isinstance(value, str) and "@" in value.strip():
             return value.strip()
     return None
+
+
+def _missing_email(claims: dict[str, Any]) -> SignInError:
+    missing = [f"'{name}'" for name in EMAIL_CLAIMS if name not in claims]
+    unusable = [f"'{name}'" for name in EMAIL_CLAIMS if name in claims]
+    findings = []
+    if missing:
+        findings.append(f"the ID token has no {' or '.join(missing)} claim")
+    if unusable:
+        findings.append(f"{' and '.join(unusable)} holds no e-mail address")
+    return SignInError(
+        SignInFailure.CLAIM_MISSING,
+        f"The identity provider sent no e-mail address for this person: {' and '.join(findings)}.",
+        "An administrator should add the optional claims 'email' and 'upn' to the ID token in "
+        "the app registration's 'Token configuration' page (Entra ID), or make the provider "
+        "send the 'email' claim.",
+    )
 
 
 def _name_parts(claims: dict[str, Any]) -> tuple[str, str]:
@@ -61,13 +76,7 @@ def bind_user(
     email = email_from_claims(identity.claims)
     if user is None:
         if email is None:
-            raise SignInError(
-                SignInFailure.CLAIM_MISSING,
-                "The identity provider did not send an e-mail address for this person (none of "
-                f"the claims {', '.join(EMAIL_CLAIMS)} holds one).",
-                "An administrator should add the 'email' optional claim to the ID token in the "
-                "app registration's 'Token configuration'.",
-            )
+            raise _missing_email(identity.claims)
         user = session.scalar(
             select(User).where(
                 User.environment_id == environment.id, User.email_key == email_key(email)

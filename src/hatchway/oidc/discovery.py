@@ -1,8 +1,9 @@
 """Provider metadata from OpenID Connect discovery, and signing keys from the JWKS, cached.
 
-Both are fetched through the SSRF guard. Metadata is cached for an hour per Authority. Keys are
-cached per JWKS URI; a token whose `kid` is unknown triggers one refetch, at most once a minute
-per JWKS URI, merged with the cached keys so that a provider mid-rotation keeps working.
+Both are fetched through the SSRF guard. Metadata is cached for an hour per Authority, keys for
+an hour per JWKS URI. A token whose `kid` is unknown triggers one refetch, merged with the cached
+keys so that a provider in the middle of a key rotation keeps working. Such refetches happen at
+most once a minute per JWKS URI, so tokens with made-up `kid` values cannot flood the provider.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ class ProviderDirectory:
         self._lock = threading.Lock()
         self._metadata: dict[str, tuple[ProviderMetadata, float]] = {}
         self._keys: dict[str, _CachedKeys] = {}
+        self._unknown_kid_refetches: dict[str, float] = {}
 
     def _fetch(self, url: str, what: str) -> Any:
         try:
@@ -146,11 +148,11 @@ class ProviderDirectory:
 
     def signing_key(self, jwks_uri: str, kid: str | None) -> RSAKey:
         """Return the key for `kid`, refetching the JWKS once when `kid` is not cached."""
-        cached = self._cached_keys(jwks_uri)
+        cached, fetched_now = self._cached_keys(jwks_uri)
         key = _pick(cached.keys, kid)
         if key is not None:
             return key
-        if self._monotonic() - cached.fetched_at >= JWKS_REFETCH_INTERVAL_SECONDS:
+        if not fetched_now and self._may_refetch_for_unknown_kid(jwks_uri):
             cached = self._refetch_keys(jwks_uri, merge_with=cached.keys)
             key = _pick(cached.keys, kid)
             if key is not None:
@@ -160,15 +162,26 @@ class ProviderDirectory:
             f"'{jwks_uri}' does not contain."
         )
 
-    def key_set(self, jwks_uri: str) -> KeySet:
-        return KeySet(list(self._cached_keys(jwks_uri).keys.values()))
+    def _may_refetch_for_unknown_kid(self, jwks_uri: str) -> bool:
+        now = self._monotonic()
+        with self._lock:
+            last = self._unknown_kid_refetches.get(jwks_uri)
+            if last is not None and now - last < JWKS_REFETCH_INTERVAL_SECONDS:
+                logger.info("oidc.jwks.refetch_skipped jwks_uri=%s", jwks_uri)
+                return False
+            self._unknown_kid_refetches[jwks_uri] = now
+        return True
 
-    def _cached_keys(self, jwks_uri: str) -> _CachedKeys:
+    def key_set(self, jwks_uri: str) -> KeySet:
+        return KeySet(list(self._cached_keys(jwks_uri)[0].keys.values()))
+
+    def _cached_keys(self, jwks_uri: str) -> tuple[_CachedKeys, bool]:
+        """Return the cached keys and whether they had to be fetched just now."""
         with self._lock:
             cached = self._keys.get(jwks_uri)
         if cached is not None and self._monotonic() - cached.fetched_at < JWKS_TTL_SECONDS:
-            return cached
-        return self._refetch_keys(jwks_uri, merge_with={})
+            return cached, False
+        return self._refetch_keys(jwks_uri, merge_with={}), True
 
     def _refetch_keys(self, jwks_uri: str, merge_with: dict[str, RSAKey]) -> _CachedKeys:
         fresh = parse_key_set(self._fetch(jwks_uri, "JWKS"), jwks_uri)

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -35,8 +35,9 @@ class ClientConfiguration:
 
     authority: str
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     redirect_uri: str
+    allowed_tenants: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,40 @@ class SignInAttempt:
 
 @dataclass(frozen=True)
 class SignedInIdentity:
+    """The person who signed in: the pair a user is bound to and the token's claims."""
+
     issuer: str
     subject: str
     claims: dict[str, Any]
+
+
+ENTRA_TENANT_PREFIX = "entra-tenant:"
+EMAIL_CLAIMS = ("email", "preferred_username", "upn")
+
+
+def identity_of(claims: dict[str, Any]) -> SignedInIdentity:
+    """Identify the person by Entra ID's `tid` and `oid` when the token has both, else `iss`+`sub`.
+
+    `oid` is the same for one person in every app of a tenant, while `sub` differs per app, so a
+    user stays bound after the app registration or the Authority's form changes. The pair is used
+    only when the issuer names the same tenant, as Entra ID's v1.0 and v2.0 issuers do.
+    """
+    tenant = claims.get("tid")
+    object_id = claims.get("oid")
+    issuer = str(claims["iss"])
+    if (
+        isinstance(tenant, str)
+        and isinstance(object_id, str)
+        and tenant
+        and object_id
+        and f"/{tenant.lower()}/" in f"{issuer.lower()}/"
+    ):
+        return SignedInIdentity(f"{ENTRA_TENANT_PREFIX}{tenant.lower()}", object_id.lower(), claims)
+    return SignedInIdentity(issuer=issuer, subject=str(claims["sub"]), claims=claims)
+
+
+def has_email_claim(claims: dict[str, Any]) -> bool:
+    return any(isinstance(claims.get(name), str) and "@" in claims[name] for name in EMAIL_CLAIMS)
 
 
 def _code_challenge(verifier: str) -> str:
@@ -249,11 +281,12 @@ def complete_sign_in(
             nonce=attempt.nonce,
             now=now,
             leeway_seconds=leeway_seconds,
+            allowed_tenants=client.allowed_tenants,
         ),
     )
 
     access_token = tokens.get("access_token")
-    if "email" not in claims and metadata.userinfo_endpoint and isinstance(access_token, str):
+    if not has_email_claim(claims) and metadata.userinfo_endpoint and isinstance(access_token, str):
         userinfo = _fetch_userinfo(http, metadata, access_token, str(claims["sub"]))
         claims = {**userinfo, **claims}
-    return SignedInIdentity(issuer=str(claims["iss"]), subject=str(claims["sub"]), claims=claims)
+    return identity_of(claims)

@@ -22,6 +22,10 @@ from hatchway.oidc.errors import ProviderError, SignInError, SignInFailure
 ALLOWED_ALGORITHMS = ("RS256",)
 TENANT_TEMPLATE = "{tenantid}"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+# Entra ID v1.0 tokens name the tenant on the security token service's host, v2.0 tokens on the
+# sign-in host: 'https://sts.windows.net/<tid>/' against 'https://login.microsoftonline.com/<tid>/v2.0'.
+_ENTRA_V1_ISSUER = re.compile(r"^https://sts\.[a-z.]+/(?P<tenant>[0-9a-fA-F-]{36})/$")
+_ENTRA_V2_ISSUER = re.compile(r"^https://(?P<host>[^/]+)/(?P<tenant>[^/]+)/v2\.0$")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class IdTokenExpectations:
     nonce: str
     now: datetime
     leeway_seconds: int = 120
+    allowed_tenants: tuple[str, ...] = ()
 
 
 def _invalid(message: str, hint: str | None = None) -> SignInError:
@@ -103,15 +108,48 @@ def _number(claims: dict[str, Any], name: str, *, required: bool) -> float | Non
     return float(value)
 
 
+def _issuer_mismatch(claims: dict[str, Any], issuer: str) -> SignInError:
+    received = claims.get("iss")
+    v1 = _ENTRA_V1_ISSUER.match(received) if isinstance(received, str) else None
+    v2 = _ENTRA_V2_ISSUER.match(issuer)
+    if v2 is not None and (v1 is not None or claims.get("ver") == "1.0"):
+        tenant = v1.group("tenant") if v1 is not None else v2.group("tenant")
+        fixed = f"https://{v2.group('host')}/{tenant}/v2.0"
+        return _invalid(
+            f"The ID token is an Entra ID v1.0 token from issuer {received!r}, but this "
+            f"environment expects v2.0 tokens from issuer {issuer!r}. Use the v2.0 Authority "
+            f"{fixed!r}, whose sign-in endpoints issue v2.0 tokens.",
+            "An administrator should set the Authority to the v2.0 endpoint shown above in the "
+            "single sign-on settings.",
+        )
+    return _invalid(
+        f"The ID token's issuer is {received!r}, but the provider's discovery document names "
+        f"{issuer!r}.",
+        "Check that the Authority is the issuer the identity provider signs tokens with.",
+    )
+
+
+def _check_tenant_allowed(claims: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    if not allowed:
+        return
+    tenant = claims.get("tid")
+    if isinstance(tenant, str) and tenant.lower() in allowed:
+        return
+    raise _invalid(
+        f"The ID token comes from tenant {tenant!r}, which is not among this environment's "
+        "allowed tenants.",
+        "Sign in with an account of an allowed organization, or ask the provider of this "
+        "workspace to add the tenant to AllowedTenants.",
+    )
+
+
 def check_claims(claims: dict[str, Any], expected: IdTokenExpectations) -> None:
     """Check issuer, audience, times and nonce; raise `SignInError` naming the first mismatch."""
     issuer = expected_issuer(expected.issuer, claims)
     if claims.get("iss") != issuer:
-        raise _invalid(
-            f"The ID token's issuer is {claims.get('iss')!r}, but the provider's discovery "
-            f"document names {issuer!r}.",
-            "Check that the Authority is the issuer the identity provider signs tokens with.",
-        )
+        raise _issuer_mismatch(claims, issuer)
+    if TENANT_TEMPLATE in expected.issuer:
+        _check_tenant_allowed(claims, expected.allowed_tenants)
 
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]

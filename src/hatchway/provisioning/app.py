@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from hatchway import __version__
+from hatchway.audit.api import router as audit_router
 from hatchway.context import AppContext
 from hatchway.emergency.api import router as emergency_router
 from hatchway.environments.api import router as environments_router
@@ -68,6 +69,7 @@ def create_provisioning_app(context: AppContext) -> FastAPI:
     app.include_router(sso_router)
     app.include_router(emergency_router)
     app.add_middleware(ProvisioningMetricsMiddleware)
+    app.include_router(audit_router)
 
     server_url = context.settings.public_base_path + "/Provisioning"
     cached: dict[str, Any] = {}

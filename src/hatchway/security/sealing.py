@@ -41,6 +41,7 @@ class Keyring:
         self._path = path
         self._keys = list(keys)
         self._fernet = MultiFernet([Fernet(key.encode("ascii")) for key in keys])
+        self._file_version = self._read_file_version()
 
     @property
     def key_count(self) -> int:
@@ -51,7 +52,28 @@ class Keyring:
         return self._path is not None
 
     def seal(self, plaintext: str) -> str:
+        """Seal with the newest key, rereading the keyring file first if another process rotated.
+
+        A value sealed with a key that `hatchway keys rotate` has retired could not be opened
+        after the next restart, so the file's identity is checked on every seal.
+        """
+        self._reload_if_file_changed()
         return _PREFIX + self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
+
+    def _read_file_version(self) -> tuple[int, int] | None:
+        # Every write replaces the file, so a new inode number shows a change even when two
+        # writes fall within one tick of the file system's clock.
+        if self._path is None:
+            return None
+        try:
+            status = self._path.stat()
+        except FileNotFoundError:
+            return None
+        return status.st_ino, status.st_mtime_ns
+
+    def _reload_if_file_changed(self) -> None:
+        if self._path is not None and self._read_file_version() != self._file_version:
+            self.reload()
 
     def unseal(self, sealed: str) -> str:
         """Open a sealed value; reloads the keyring file once in case another process rotated it."""
@@ -76,6 +98,7 @@ class Keyring:
 
     def signing_keys(self, purpose: str) -> list[bytes]:
         """Derive HMAC keys for one purpose, one per sealing key, the current one first."""
+        self._reload_if_file_changed()
         return [
             hmac.new(
                 key.encode("ascii"), b"hatchway-signing:" + purpose.encode(), hashlib.sha256
@@ -87,12 +110,14 @@ class Keyring:
         """Read the keyring file again; return True when it held keys not loaded before."""
         if self._path is None or not self._path.exists():
             return False
+        version = self._read_file_version()
         try:
             keys = _read_keys(self._path)
         except ConfigurationError as error:
             logger.error("sealing.keyring.reload_failed error=%s", error)
             return False
         with self._lock:
+            self._file_version = version
             if keys == self._keys:
                 return False
             self._use(keys)
@@ -132,6 +157,7 @@ class Keyring:
     def _use(self, keys: list[str]) -> None:
         self._keys = keys
         self._fernet = MultiFernet([Fernet(key.encode("ascii")) for key in keys])
+        self._file_version = self._read_file_version()
 
 
 @contextmanager

@@ -184,10 +184,20 @@ class _GuardedTransport(httpx.HTTPTransport):
         raise UnsafeDestinationError(url, f"the URL must use https, not '{scheme}'")
 
 
-def create_guarded_client(policy: OutboundPolicy) -> httpx.Client:
-    """Create the client that every fetch of a user-supplied URL must use."""
+def create_guarded_transport(policy: OutboundPolicy) -> httpx.BaseTransport:
+    """Create the transport that enforces the policy, for clients that wrap it (tests do)."""
+    return _GuardedTransport(policy)
+
+
+def create_guarded_client(
+    policy: OutboundPolicy, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    """Create the client that every fetch of a user-supplied URL must use.
+
+    `transport` replaces the guarded transport; pass only one that wraps it.
+    """
     return httpx.Client(
-        transport=_GuardedTransport(policy),
+        transport=transport or _GuardedTransport(policy),
         follow_redirects=False,
         timeout=httpx.Timeout(policy.timeout_seconds),
         trust_env=False,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Response
-from pydantic import Field
+from fastapi import APIRouter, Body, Depends, Header, Query, Response
+from pydantic import Field, field_validator
 
 from hatchway.audit.service import Actor
 from hatchway.context import AppContext, get_context
@@ -16,8 +16,8 @@ from hatchway.errors import ValidationResult
 from hatchway.provisioning.auth import require_provisioning_key
 from hatchway.provisioning.models import RequestBody, ResponseBody, ValidationResultBody
 from hatchway.provisioning.responses import ERRORS
-from hatchway.sso import service
-from hatchway.sso.service import OAuth2Input
+from hatchway.sso import history, operations, service
+from hatchway.sso.validation import OAuth2Input
 
 ProvisioningActor = Annotated[Actor, Depends(require_provisioning_key)]
 Context = Annotated[AppContext, Depends(get_context)]
@@ -38,17 +38,54 @@ PRECONDITION: dict[int | str, dict[str, Any]] = {
 
 class OAuth2Body(RequestBody):
     authority: str | None = Field(
-        default=None, examples=["https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0"]
+        default=None,
+        description=(
+            "The identity provider's issuer URL. For Microsoft Entra ID any form is accepted "
+            "(login.windows.net, pasted endpoint paths, national clouds) and saved as "
+            "'https://<sign-in host>/<tenant>/v2.0'; the Notices say what changed."
+        ),
+        examples=["https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0"],
     )
-    client_id: str | None = Field(default=None, examples=["00000000-0000-0000-0000-000000000000"])
+    client_id: str | None = Field(
+        default=None,
+        description="The Application (client) ID; a GUID for Entra ID.",
+        examples=["00000000-0000-0000-0000-000000000000"],
+    )
     key: str | None = Field(
         default=None,
         description="The client secret's Value. Leave it out to keep the stored Key.",
         json_schema_extra={"format": "password", "writeOnly": True},
     )
     key_expires_on: date | None = Field(
-        default=None, description="When the client secret expires (YYYY-MM-DD)."
+        default=None,
+        description=(
+            "When the client secret expires: a date (YYYY-MM-DD) or an ISO 8601 date-time, "
+            "whose UTC date is kept. GET shows it with the days left."
+        ),
+        examples=["2027-06-30"],
     )
+    allowed_tenants: list[str] | None = Field(
+        default=None,
+        description=(
+            "Directory (tenant) IDs whose accounts may sign in with a multi-tenant Authority "
+            "('organizations' or 'common'); an empty list allows every tenant, and other "
+            "Authorities ignore the list. Leave it out to keep the stored list."
+        ),
+    )
+    skip_verification: bool = Field(
+        default=False,
+        description=(
+            "Save even when verification fails, like '?verify=false'; the failed checks are "
+            "returned as Warnings and the audit log records the skip."
+        ),
+    )
+
+    @field_validator("key_expires_on", mode="before")
+    @classmethod
+    def _parse_expiry(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return parse_expiry(value)
 
     def change(self) -> OAuth2Input:
         return OAuth2Input(
@@ -56,7 +93,30 @@ class OAuth2Body(RequestBody):
             client_id=self.client_id,
             key=self.key,
             key_expires_on=self.key_expires_on,
+            allowed_tenants=tuple(self.allowed_tenants)
+            if self.allowed_tenants is not None
+            else None,
         )
+
+    def is_empty(self) -> bool:
+        return self.change() == OAuth2Input()
+
+
+def parse_expiry(raw: str) -> date:
+    """Read a date or an ISO 8601 date-time (its UTC date); raise ValueError naming the forms."""
+    text = raw.strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{raw!r} is not a date; send a date such as '2027-06-30' or an ISO 8601 date-time "
+            "such as '2027-06-30T23:59:59Z'"
+        ) from None
+    return moment.astimezone(UTC).date() if moment.tzinfo is not None else moment.date()
 
 
 class SsoSettingsOut(ResponseBody):
@@ -66,18 +126,68 @@ class SsoSettingsOut(ResponseBody):
     key_set: bool
     key_updated_on: datetime | None
     key_expires_on: date | None
-    key_days_left: int | None
+    key_days_left: int | None = Field(description="Days until KeyExpiresOn; negative once past.")
+    allowed_tenants: list[str]
     version: int
     updated_on: datetime
-    last_known_good_version: int | None
+    last_known_good_version: int | None = Field(
+        description="The version that last produced a successful sign-in."
+    )
+    redirect_uri: str = Field(description="The exact redirect URI to register at the provider.")
+
+
+class VerificationCheckOut(ResponseBody):
+    name: str = Field(
+        description="Authority, KeyFormat, Discovery, Jwks, ClientCredentials or RedirectUri."
+    )
+    passed: bool
+    message: str
+
+
+class VerificationOut(ResponseBody):
+    passed: bool = Field(description="True when every check passed.")
+    authority: str = Field(description="The Authority as it is (or would be) saved.")
+    tenant_id: str | None = Field(
+        description="The Entra ID tenant GUID the discovery document names, if any."
+    )
     redirect_uri: str
+    checks: list[VerificationCheckOut]
+    notices: list[ValidationResultBody]
 
 
 class SsoSettingsChangeOut(SsoSettingsOut):
     changed: bool = Field(description="False when the values sent equal the stored ones.")
     notices: list[ValidationResultBody] = Field(
-        default_factory=list, description="What was adjusted, such as whitespace trimmed."
+        default_factory=list,
+        description="What was adjusted or deserves attention, such as a rewritten Authority.",
     )
+    verification: VerificationOut | None = Field(
+        default=None, description="The verification that ran before saving."
+    )
+    warnings: list[ValidationResultBody] = Field(
+        default_factory=list,
+        description="With verification skipped: one entry per failed check.",
+    )
+
+
+class HistoryEntryOut(ResponseBody):
+    version: int
+    created_on: datetime
+    actor_type: str
+    actor: str
+    client_address: str | None
+    mode: str
+    authority: str | None
+    client_id: str | None
+    key_fingerprint: str | None = Field(
+        description="A short hash that tells Keys apart; the Key itself is never shown."
+    )
+    key_expires_on: date | None
+    changes: dict[str, Any] = Field(description="Each changed setting with its From and To.")
+    verification_skipped: bool
+    restored_from: int | None
+    is_current: bool
+    is_last_known_good: bool
 
 
 def _view(context: AppContext, settings: SsoSettings, environment: Environment) -> dict[str, Any]:
@@ -85,7 +195,7 @@ def _view(context: AppContext, settings: SsoSettings, environment: Environment) 
     return service.settings_view(settings, environment, context.settings.public_url, today)
 
 
-def _notices(items: tuple[ValidationResult, ...]) -> list[ValidationResultBody]:
+def _results(items: tuple[ValidationResult, ...]) -> list[ValidationResultBody]:
     return [
         ValidationResultBody(MemberNames=list(item.member_names), ErrorMessage=item.message)
         for item in items
@@ -95,7 +205,10 @@ def _notices(items: tuple[ValidationResult, ...]) -> list[ValidationResultBody]:
 @router.get(
     "/{EnvironmentName}/SingleSignOnSettings",
     summary="Show the SSO settings (the Key only as KeySet)",
-    description="The ETag header carries the version, for If-Match on a later change.",
+    description=(
+        "The ETag header carries the version, for If-Match on a later change. "
+        "LastKnownGoodVersion is the version that last produced a successful sign-in."
+    ),
 )
 def show_settings(context: Context, response: Response, EnvironmentName: str) -> SsoSettingsOut:
     with context.database.read() as session:
@@ -108,6 +221,13 @@ def show_settings(context: Context, response: Response, EnvironmentName: str) ->
 @router.put(
     "/{EnvironmentName}/SingleSignOnSettings/OAuth2",
     summary="Set Authority, ClientId and Key and switch to OpenID Connect sign-in",
+    description=(
+        "Verifies the values against the identity provider first (discovery, issuer, JWKS, a "
+        "test exchange at the token endpoint, the redirect URI) and saves only when every check "
+        "passes; otherwise answers 400 with one entry per failed check. With `?verify=false` or "
+        '`"SkipVerification": true` it saves anyway, returns the failed checks as Warnings and '
+        "records the skip in the audit log. Every change creates a version (see History)."
+    ),
     responses=PRECONDITION,
 )
 def put_oauth2(
@@ -117,36 +237,53 @@ def put_oauth2(
     EnvironmentName: str,
     body: Annotated[OAuth2Body, Body()],
     if_match: IfMatch = None,
+    verify: Annotated[
+        bool, Query(description="false saves without requiring verification to pass.")
+    ] = True,
 ) -> SsoSettingsChangeOut:
-    now = context.now()
-    with context.database.read() as session:
-        environment = environments.get_environment(session, EnvironmentName)
-        stored = service.get_settings(session, environment)
-        values = service.check_oauth2_input(
-            body.change(), stored, allow_loopback_http=context.settings.insecure_loopback_idp
-        )
-    with context.database.write() as session:
-        environment = environments.get_environment(session, EnvironmentName)
-        settings, changed = service.save_oauth2(
-            session,
-            environment,
-            values,
-            keyring=context.keyring,
-            actor=actor,
-            now=now,
-            if_match=if_match,
-        )
-        response.headers["ETag"] = service.etag(settings)
-        view = _view(context, settings, environment)
-        return SsoSettingsChangeOut.model_validate(
-            {**view, "Changed": changed, "Notices": _notices(values.notices)}
-        )
+    saved = operations.update_oauth2(
+        context,
+        EnvironmentName,
+        body.change(),
+        actor=actor,
+        if_match=if_match,
+        skip_verification=body.skip_verification or not verify,
+    )
+    response.headers["ETag"] = saved.etag
+    return SsoSettingsChangeOut.model_validate(
+        {
+            **saved.view,
+            "Changed": saved.changed,
+            "Notices": _results(saved.notices),
+            "Verification": saved.verification.as_json(),
+            "Warnings": _results(saved.warnings),
+        }
+    )
+
+
+@router.post(
+    "/{EnvironmentName}/SingleSignOnSettings/OAuth2/Verify",
+    summary="Run the verification checks without saving",
+    description=(
+        "Checks a body (values left out fall back to the stored ones) or, with an empty body, "
+        "the stored settings. Always answers 200 with the report when the values pass the static "
+        "checks; `Passed` says whether every check passed."
+    ),
+)
+def verify_oauth2(
+    context: Context,
+    EnvironmentName: str,
+    body: Annotated[OAuth2Body | None, Body()] = None,
+) -> VerificationOut:
+    change = None if body is None or body.is_empty() else body.change()
+    report = operations.verify_oauth2(context, EnvironmentName, change)
+    return VerificationOut.model_validate(report.as_json())
 
 
 @router.delete(
     "/{EnvironmentName}/SingleSignOnSettings/OAuth2",
     summary="Switch back to mode None (local sign-in)",
-    description="The previous values stay in the version history.",
+    description="The previous values stay in the version history and can be restored.",
     responses=PRECONDITION,
 )
 def delete_oauth2(
@@ -160,6 +297,52 @@ def delete_oauth2(
         environment = environments.get_environment(session, EnvironmentName)
         settings = service.disable_oauth2(
             session, environment, actor=actor, now=context.now(), if_match=if_match
+        )
+        response.headers["ETag"] = service.etag(settings)
+        return SsoSettingsOut.model_validate(_view(context, settings, environment))
+
+
+@router.get(
+    "/{EnvironmentName}/SingleSignOnSettings/History",
+    summary="List the versions of the SSO settings, newest first",
+    description=(
+        "Each version says who changed what, when and from where; the Key shows only as "
+        "KeyFingerprint. IsLastKnownGood marks the version that last produced a successful "
+        "sign-in."
+    ),
+)
+def list_history(context: Context, EnvironmentName: str) -> list[HistoryEntryOut]:
+    with context.database.read() as session:
+        environment = environments.get_environment(session, EnvironmentName)
+        current = service.get_settings(session, environment)
+        return [
+            HistoryEntryOut.model_validate(history.version_view(version, current))
+            for version in history.list_versions(session, environment)
+        ]
+
+
+@router.post(
+    "/{EnvironmentName}/SingleSignOnSettings/History/{Version}/Restore",
+    summary="Roll back to an earlier version, its Key included",
+    description=(
+        "Makes the version's settings current again as a new version whose RestoredFrom names "
+        "it. Nothing is verified, so that a known-good version comes back in one call. Honors "
+        "If-Match; answers with the settings as GET shows them."
+    ),
+    responses=PRECONDITION,
+)
+def restore_version(
+    context: Context,
+    actor: ProvisioningActor,
+    response: Response,
+    EnvironmentName: str,
+    Version: int,
+    if_match: IfMatch = None,
+) -> SsoSettingsOut:
+    with context.database.write() as session:
+        environment = environments.get_environment(session, EnvironmentName)
+        settings, _ = history.restore_version(
+            session, environment, Version, actor=actor, now=context.now(), if_match=if_match
         )
         response.headers["ETag"] = service.etag(settings)
         return SsoSettingsOut.model_validate(_view(context, settings, environment))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import logging
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -14,10 +13,14 @@ from sqlalchemy.orm import Session
 from hatchway.audit import service as audit
 from hatchway.audit.service import Actor
 from hatchway.db.models import Environment, SsoSettings, SsoVersion
-from hatchway.errors import PreconditionFailed, ValidationFailed, ValidationResult
+from hatchway.errors import PreconditionFailed
 from hatchway.security.sealing import Keyring
 from hatchway.security.tokens import fingerprint
-from hatchway.sso.inputs import check_authority, check_client_id, check_key
+
+# The static checks live in `hatchway.sso.validation`; these names stay importable from here.
+from hatchway.sso.validation import OAuth2Input as OAuth2Input
+from hatchway.sso.validation import OAuth2Values as OAuth2Values
+from hatchway.sso.validation import check_oauth2_input as check_oauth2_input
 
 logger = logging.getLogger(__name__)
 
@@ -25,27 +28,6 @@ logger = logging.getLogger(__name__)
 class SsoMode(enum.StrEnum):
     NONE = "None"
     OAUTH2 = "OAuth2"
-
-
-@dataclass(frozen=True)
-class OAuth2Input:
-    """The body of a PUT .../SingleSignOnSettings/OAuth2; None means 'not sent, keep stored'."""
-
-    authority: str | None = None
-    client_id: str | None = None
-    key: str | None = field(default=None, repr=False)
-    key_expires_on: date | None = None
-
-
-@dataclass(frozen=True)
-class OAuth2Values:
-    """Checked values ready to verify or save; `key` is the clear Key or None to keep the stored."""
-
-    authority: str
-    client_id: str
-    key: str | None = field(repr=False)
-    key_expires_on: date | None
-    notices: tuple[ValidationResult, ...] = ()
 
 
 def redirect_uri_for(public_url: str, environment_name: str) -> str:
@@ -85,13 +67,16 @@ def etag(settings: SsoSettings) -> str:
     return f'"{settings.version}"'
 
 
+def key_days_left(settings: SsoSettings | SsoVersion, today: date) -> int | None:
+    if settings.key_expires_on is None:
+        return None
+    return (settings.key_expires_on - today).days
+
+
 def settings_view(
     settings: SsoSettings, environment: Environment, public_url: str, today: date
 ) -> dict[str, Any]:
     """Return the GET representation: everything but the Key, which only shows as set or not."""
-    days_left = (
-        (settings.key_expires_on - today).days if settings.key_expires_on is not None else None
-    )
     return {
         "Mode": settings.mode,
         "Authority": settings.authority,
@@ -99,7 +84,8 @@ def settings_view(
         "KeySet": settings.key_sealed is not None,
         "KeyUpdatedOn": settings.key_updated_at,
         "KeyExpiresOn": settings.key_expires_on,
-        "KeyDaysLeft": days_left,
+        "KeyDaysLeft": key_days_left(settings, today),
+        "AllowedTenants": list(settings.allowed_tenants or []),
         "Version": settings.version,
         "UpdatedOn": settings.updated_at,
         "LastKnownGoodVersion": settings.last_known_good_version,
@@ -107,79 +93,19 @@ def settings_view(
     }
 
 
-def check_oauth2_input(
-    change: OAuth2Input, stored: SsoSettings, *, allow_loopback_http: bool
-) -> OAuth2Values:
-    """Run the static checks; values not sent fall back to the stored ones."""
-    errors: list[ValidationResult] = []
-    notices: list[ValidationResult] = []
-
-    def required(member: str, sent: str | None, kept: str | None, advice: str) -> str | None:
-        if sent is None and not kept:
-            errors.append(ValidationResult((member,), f"{member} is missing; {advice}"))
-        return sent
-
-    authority_raw = required(
-        "Authority",
-        change.authority,
-        stored.authority,
-        "send the identity provider's URL, such as "
-        "'https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0'.",
-    )
-    client_id_raw = required(
-        "ClientId",
-        change.client_id,
-        stored.client_id,
-        "send the Application (client) ID of the app registration.",
-    )
-    key_raw = required(
-        "Key",
-        change.key,
-        stored.key_sealed,
-        "send the client secret's Value (a PUT without Key keeps the stored one, but none is "
-        "stored yet).",
-    )
-
-    authority = stored.authority or ""
-    if authority_raw is not None:
-        checked = check_authority(authority_raw, allow_loopback_http=allow_loopback_http)
-        errors += checked.errors
-        notices += checked.notices
-        authority = checked.value
-    client_id = stored.client_id or ""
-    if client_id_raw is not None:
-        checked = check_client_id(client_id_raw)
-        errors += checked.errors
-        notices += checked.notices
-        client_id = checked.value
-    key: str | None = None
-    if key_raw is not None:
-        checked = check_key(key_raw)
-        errors += checked.errors
-        notices += checked.notices
-        key = checked.value
-
-    if errors:
-        raise ValidationFailed(errors)
-    expires = (
-        change.key_expires_on
-        if change.key_expires_on is not None
-        else (stored.key_expires_on if key is None else None)
-    )
-    return OAuth2Values(authority, client_id, key, expires, tuple(notices))
-
-
-def _snapshot(settings: SsoSettings) -> dict[str, Any]:
+def snapshot(settings: SsoSettings | SsoVersion) -> dict[str, Any]:
+    """Return the secret-free values that versions and audit records compare."""
     return {
         "Mode": settings.mode,
         "Authority": settings.authority,
         "ClientId": settings.client_id,
         "KeyFingerprint": settings.key_fingerprint,
         "KeyExpiresOn": settings.key_expires_on.isoformat() if settings.key_expires_on else None,
+        "AllowedTenants": list(settings.allowed_tenants or []),
     }
 
 
-def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return {
         name: {"From": before[name], "To": after[name]}
         for name in after
@@ -187,7 +113,7 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _check_if_match(settings: SsoSettings, if_match: str | None) -> None:
+def check_if_match(settings: SsoSettings, if_match: str | None) -> None:
     if if_match is None or if_match.strip() == "*":
         return
     wanted = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
@@ -195,7 +121,7 @@ def _check_if_match(settings: SsoSettings, if_match: str | None) -> None:
         raise PreconditionFailed(if_match.strip(), etag(settings))
 
 
-def _record_version(
+def record_version(
     session: Session,
     settings: SsoSettings,
     actor: Actor,
@@ -229,6 +155,14 @@ def _record_version(
     return version
 
 
+def _save_detail(verified: bool, skipped: bool, failed_checks: tuple[str, ...]) -> str | None:
+    if not skipped:
+        return "verified before saving" if verified else None
+    if not failed_checks:
+        return "saved with SkipVerification; every check passed"
+    return f"saved with SkipVerification although checks failed: {', '.join(failed_checks)}"
+
+
 def save_oauth2(
     session: Session,
     environment: Environment,
@@ -240,11 +174,12 @@ def save_oauth2(
     if_match: str | None = None,
     verification: dict[str, Any] | None = None,
     verification_skipped: bool = False,
+    failed_checks: tuple[str, ...] = (),
 ) -> tuple[SsoSettings, bool]:
     """Store checked values as a new version; return the settings and whether anything changed."""
     settings = get_settings(session, environment, lock=True)
-    _check_if_match(settings, if_match)
-    before = _snapshot(settings)
+    check_if_match(settings, if_match)
+    before = snapshot(settings)
 
     settings.mode = SsoMode.OAUTH2.value
     settings.authority = values.authority
@@ -254,14 +189,15 @@ def save_oauth2(
         settings.key_fingerprint = fingerprint(values.key)
         settings.key_updated_at = now
     settings.key_expires_on = values.key_expires_on
-    after = _snapshot(settings)
+    settings.allowed_tenants = list(values.allowed_tenants) or None
+    after = snapshot(settings)
 
-    changes = _changes(before, after)
+    changes = changes_between(before, after)
     if not changes:
         return settings, False
     settings.version += 1
     settings.updated_at = now
-    _record_version(
+    record_version(
         session,
         settings,
         actor,
@@ -279,7 +215,7 @@ def save_oauth2(
         environment=environment,
         before=before,
         after=after,
-        detail="saved without verification" if verification_skipped else None,
+        detail=_save_detail(verification is not None, verification_skipped, failed_checks),
     )
     logger.info(
         "sso.settings.saved environment=%s version=%d changed=%s",
@@ -300,8 +236,8 @@ def disable_oauth2(
 ) -> SsoSettings:
     """Switch to mode None; the stored values stay in the version history for a restore."""
     settings = get_settings(session, environment, lock=True)
-    _check_if_match(settings, if_match)
-    before = _snapshot(settings)
+    check_if_match(settings, if_match)
+    before = snapshot(settings)
 
     settings.mode = SsoMode.NONE.value
     settings.authority = None
@@ -310,13 +246,14 @@ def disable_oauth2(
     settings.key_fingerprint = None
     settings.key_updated_at = None
     settings.key_expires_on = None
-    after = _snapshot(settings)
-    changes = _changes(before, after)
+    settings.allowed_tenants = None
+    after = snapshot(settings)
+    changes = changes_between(before, after)
     if not changes:
         return settings
     settings.version += 1
     settings.updated_at = now
-    _record_version(session, settings, actor, now, changes)
+    record_version(session, settings, actor, now, changes)
     audit.record(
         session,
         actor,

@@ -76,6 +76,7 @@ def client_configuration(
         client_id=settings.client_id,
         client_secret=sso.unseal_key(context.keyring, settings),
         redirect_uri=sso.redirect_uri_for(context.settings.public_url, environment_name),
+        allowed_tenants=tuple(settings.allowed_tenants or ()),
     )
 
 

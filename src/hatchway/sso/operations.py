@@ -1,0 +1,209 @@
+"""SSO settings changes that verify against the identity provider before they save.
+
+Each operation reads in one transaction and verifies with no transaction open, because the
+provider may take seconds to respond. It then saves in a write transaction that checks
+`If-Match` again under the row lock, so that of several concurrent changes based on one version
+only the first one saves.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from hatchway.audit import service as audit
+from hatchway.audit.service import Actor
+from hatchway.context import AppContext
+from hatchway.environments import service as environments
+from hatchway.errors import ValidationFailed, ValidationResult
+from hatchway.security.sealing import SealingError
+from hatchway.security.tokens import fingerprint
+from hatchway.sso import service
+from hatchway.sso.service import SsoMode
+from hatchway.sso.validation import OAuth2Input, OAuth2Values, check_oauth2_input
+from hatchway.sso.verification import (
+    VerificationReport,
+    VerificationRequest,
+    report_for_invalid_settings,
+    verify,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SavedChange:
+    """The outcome of a PUT: the GET view after saving, and what to tell the caller."""
+
+    view: dict[str, Any]
+    etag: str
+    changed: bool
+    notices: tuple[ValidationResult, ...]
+    verification: VerificationReport
+    warnings: tuple[ValidationResult, ...]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    environment_name: str
+    values: OAuth2Values
+    client_secret: str
+    redirect_uri: str
+
+
+def _unreadable_key() -> ValidationFailed:
+    return ValidationFailed.single(
+        "Key",
+        "The stored Key cannot be opened with this instance's sealing keys; send the Key again.",
+    )
+
+
+def _prepare(
+    context: AppContext, environment_name: str, change: OAuth2Input, if_match: str | None
+) -> _Prepared:
+    """Run the static checks on the change merged with the stored settings."""
+    with context.database.read() as session:
+        environment = environments.get_environment(session, environment_name)
+        stored = service.get_settings(session, environment)
+        # Fail before any network call when the caller's version is already stale.
+        service.check_if_match(stored, if_match)
+        values = check_oauth2_input(
+            change,
+            stored,
+            allow_loopback_http=context.settings.insecure_loopback_idp,
+            today=context.now().date(),
+        )
+        try:
+            secret = (
+                values.key
+                if values.key is not None
+                else service.unseal_key(context.keyring, stored)
+            )
+        except SealingError:
+            raise _unreadable_key() from None
+        return _Prepared(
+            environment.name,
+            values,
+            secret,
+            service.redirect_uri_for(context.settings.public_url, environment.name),
+        )
+
+
+def _verify(context: AppContext, prepared: _Prepared) -> VerificationReport:
+    request = VerificationRequest(
+        authority=prepared.values.authority,
+        entra=prepared.values.entra,
+        client_id=prepared.values.client_id,
+        client_secret=prepared.client_secret,
+        redirect_uri=prepared.redirect_uri,
+    )
+    return verify(context.http_client, request, notices=prepared.values.notices)
+
+
+def _proposed(values: OAuth2Values, secret: str) -> dict[str, Any]:
+    return {
+        "Mode": SsoMode.OAUTH2.value,
+        "Authority": values.authority,
+        "ClientId": values.client_id,
+        "KeyFingerprint": fingerprint(secret),
+        "KeyExpiresOn": values.key_expires_on.isoformat() if values.key_expires_on else None,
+        "AllowedTenants": list(values.allowed_tenants),
+    }
+
+
+def _record_rejection(
+    context: AppContext, actor: Actor, prepared: _Prepared, report: VerificationReport
+) -> None:
+    with context.database.write() as session:
+        environment = environments.get_environment(session, prepared.environment_name)
+        audit.record(
+            session,
+            actor,
+            "sso.update",
+            environment.name,
+            now=context.now(),
+            environment=environment,
+            after=_proposed(prepared.values, prepared.client_secret),
+            outcome="rejected",
+            detail=f"not saved, verification failed: {', '.join(report.failed_names())}",
+        )
+    logger.info(
+        "sso.settings.rejected environment=%s failed=%s",
+        prepared.environment_name,
+        ",".join(report.failed_names()),
+    )
+
+
+def update_oauth2(
+    context: AppContext,
+    environment_name: str,
+    change: OAuth2Input,
+    *,
+    actor: Actor,
+    if_match: str | None,
+    skip_verification: bool,
+) -> SavedChange:
+    """Check, verify and save a PUT; with `skip_verification` failed checks become warnings."""
+    prepared = _prepare(context, environment_name, change, if_match)
+    report = _verify(context, prepared)
+    if not report.passed and not skip_verification:
+        _record_rejection(context, actor, prepared, report)
+        raise ValidationFailed(report.failures())
+
+    now = context.now()
+    with context.database.write() as session:
+        environment = environments.get_environment(session, prepared.environment_name)
+        settings, changed = service.save_oauth2(
+            session,
+            environment,
+            prepared.values,
+            keyring=context.keyring,
+            actor=actor,
+            now=now,
+            if_match=if_match,
+            verification=report.as_json(),
+            verification_skipped=skip_verification,
+            failed_checks=tuple(report.failed_names()),
+        )
+        view = service.settings_view(settings, environment, context.settings.public_url, now.date())
+        etag = service.etag(settings)
+    warnings = tuple(report.failures()) if skip_verification else ()
+    return SavedChange(view, etag, changed, prepared.values.notices, report, warnings)
+
+
+def verify_oauth2(
+    context: AppContext, environment_name: str, change: OAuth2Input | None
+) -> VerificationReport:
+    """Verify a body merged with the stored settings, or the stored settings alone; save nothing.
+
+    A body that fails the static checks is refused with 400. Stored settings that fail them
+    (saved before a check existed) are reported as failed checks instead.
+    """
+    if change is not None:
+        return _verify(context, _prepare(context, environment_name, change, None))
+
+    with context.database.read() as session:
+        environment = environments.get_environment(session, environment_name)
+        stored = service.get_settings(session, environment)
+        if not service.is_complete(stored):
+            raise ValidationFailed.single(
+                "",
+                f"Environment '{environment.name}' has no stored OAuth2 settings to verify; send "
+                "Authority, ClientId and Key in the body.",
+            )
+        redirect_uri = service.redirect_uri_for(context.settings.public_url, environment.name)
+        try:
+            stored_key = service.unseal_key(context.keyring, stored)
+        except SealingError:
+            raise _unreadable_key() from None
+        try:
+            # The stored Key goes through the static checks as if it had been sent.
+            check_oauth2_input(
+                OAuth2Input(key=stored_key),
+                stored,
+                allow_loopback_http=context.settings.insecure_loopback_idp,
+            )
+        except ValidationFailed as failed:
+            return report_for_invalid_settings(stored.authority or "", redirect_uri, failed.results)
+    return _verify(context, _prepare(context, environment_name, OAuth2Input(), None))
