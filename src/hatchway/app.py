@@ -26,6 +26,7 @@ from hatchway.security.sealing import load_keyring
 from hatchway.security.ssrf import OutboundPolicy
 from hatchway.web import signin, workspace
 from hatchway.web.admin import pages as admin_pages
+from hatchway.web.paths import PagePathMiddleware
 from hatchway.web.rendering import STATIC_DIR, message_page
 
 logger = logging.getLogger(__name__)
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.include_router(admin_pages.router)
 
     app.add_middleware(ProvisioningRequestMiddleware)
+    app.add_middleware(PagePathMiddleware, routes=lambda: app.routes)
     app.add_middleware(RequestLogMiddleware)
     return app
 

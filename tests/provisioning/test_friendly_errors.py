@@ -110,3 +110,26 @@ def test_snake_case_property_names_match(api: TestClient) -> None:
 
     assert response.status_code == 200
     assert response.json() == []
+
+
+def test_client_secret_property_is_refused_naming_key(api: TestClient, environment: str) -> None:
+    response = api.put(
+        f"/{environment}/SingleSignOnSettings/OAuth2?verify=false",
+        json={"Authority": "http://127.0.0.1:9", "ClientId": "portal", "ClientSecret": "s3cret"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()[0]["MemberNames"] == ["Key"]
+    assert "'ClientSecret' is not part of this call" in response.json()[0]["ErrorMessage"]
+    assert "s3cret" not in response.text
+
+
+def test_other_unknown_property_is_pointed_out(api: TestClient, environment: str) -> None:
+    response = api.put(
+        f"/{environment}/SingleSignOnSettings/OAuth2?verify=false",
+        json={"Authority": "http://127.0.0.1:9", "ClientId": "portal", "Key": "k", "Colour": 1},
+    )
+
+    assert response.status_code == 200
+    notices = [item["ErrorMessage"] for item in response.json()["Notices"]]
+    assert "Property 'Colour' is not part of this call and was ignored." in notices

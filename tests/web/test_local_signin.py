@@ -243,3 +243,10 @@ def test_unknown_page_gets_a_readable_not_found_page(client: TestClient) -> None
 
     assert response.status_code == 404
     assert "There is no page at" in html.unescape(response.text)
+
+
+def test_page_path_in_other_case_reaches_the_page(client: TestClient, environment: str) -> None:
+    response = client.get("/contoso/signin")
+
+    assert response.status_code == 200
+    assert 'name="password"' in response.text

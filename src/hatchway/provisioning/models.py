@@ -100,7 +100,8 @@ def check_unknown_properties(
         if meant is not None:
             errors.append(
                 ValidationResult(
-                    (meant,), f"Property {name!r} is not part of this call; send it as {meant!r}."
+                    (meant,),
+                    f"Property {name!r} is not part of this call; the value belongs in {meant!r}.",
                 )
             )
         else:

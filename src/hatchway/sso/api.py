@@ -14,7 +14,12 @@ from hatchway.db.models import Environment, SsoSettings
 from hatchway.environments import service as environments
 from hatchway.errors import ValidationResult
 from hatchway.provisioning.auth import require_provisioning_key
-from hatchway.provisioning.models import RequestBody, ResponseBody, ValidationResultBody
+from hatchway.provisioning.models import (
+    RequestBody,
+    ResponseBody,
+    ValidationResultBody,
+    check_unknown_properties,
+)
 from hatchway.provisioning.responses import ERRORS
 from hatchway.sso import history, operations, service
 from hatchway.sso.validation import OAuth2Input
@@ -218,6 +223,22 @@ def show_settings(context: Context, response: Response, EnvironmentName: str) ->
         return SsoSettingsOut.model_validate(_view(context, settings, environment))
 
 
+# Names scripts use for a field of this call; sending one must not silently keep the old value.
+MISPLACED_PROPERTIES = {
+    "clientsecret": "Key",
+    "secret": "Key",
+    "secretvalue": "Key",
+    "clientsecretvalue": "Key",
+    "value": "Key",
+    "password": "Key",
+    "applicationid": "ClientId",
+    "appid": "ClientId",
+    "tenant": "Authority",
+    "tenantid": "Authority",
+    "issuer": "Authority",
+}
+
+
 @router.put(
     "/{EnvironmentName}/SingleSignOnSettings/OAuth2",
     summary="Set Authority, ClientId and Key and switch to OpenID Connect sign-in",
@@ -241,6 +262,7 @@ def put_oauth2(
         bool, Query(description="false saves without requiring verification to pass.")
     ] = True,
 ) -> SsoSettingsChangeOut:
+    ignored = check_unknown_properties(body, MISPLACED_PROPERTIES)
     saved = operations.update_oauth2(
         context,
         EnvironmentName,
@@ -254,7 +276,7 @@ def put_oauth2(
         {
             **saved.view,
             "Changed": saved.changed,
-            "Notices": _results(saved.notices),
+            "Notices": _results((*saved.notices, *ignored)),
             "Verification": saved.verification.as_json(),
             "Warnings": _results(saved.warnings),
         }
