@@ -12,7 +12,8 @@ IDP_MODULES := tests/idp/node_modules/.package-lock.json
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DB ?= sqlite postgresql
-PYTEST_ARGS ?=
+# Two test processes by default (CI machines have two cores); PYTEST_ARGS='-n 0' runs in one.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: run test lint bench clean
 

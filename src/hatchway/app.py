@@ -17,6 +17,7 @@ from hatchway.config import Settings, load_settings
 from hatchway.context import AppContext
 from hatchway.db.engine import Database, create_database_engine, upgrade_database
 from hatchway.emergency import pages as emergency_pages
+from hatchway.environments.passwords import configure_hashing
 from hatchway.logs import RequestLogMiddleware, configure_logging, request_id_var
 from hatchway.mail.worker import OutboxWorker
 from hatchway.oidc.discovery import ProviderDirectory
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 def build_context(settings: Settings, *, migrate: bool = True) -> AppContext:
     """Connect to the database (migrating it when asked) and load the sealing keys."""
+    configure_hashing(settings.password_hash_time_cost, settings.password_hash_memory_kib)
     engine = create_database_engine(settings.resolved_database_url)
     if migrate:
         upgrade_database(engine)

@@ -48,6 +48,9 @@ class Settings:
     log_level: str = "INFO"
     http_timeout_seconds: float = 5.0
     clock_leeway_seconds: int = 120
+    # argon2id cost of new password hashes; lower only on small hosts or in tests.
+    password_hash_time_cost: int = 3
+    password_hash_memory_kib: int = 65536
     outbox_poll_seconds: float = 1.0
     outbox_first_retry_seconds: float = 30.0
     outbox_max_retry_seconds: float = 3600.0
@@ -119,6 +122,21 @@ def _split_url(raw: str, schemes: tuple[str, ...]) -> SplitResult | None:
     if parts.scheme not in schemes or not parts.hostname or port == 0:
         return None
     return parts
+
+
+def _read_int(
+    environ: Mapping[str, str], name: str, default: int, minimum: int, maximum: int
+) -> int:
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a whole number.") from None
+    if not minimum <= value <= maximum:
+        raise ConfigurationError(f"{name}={raw!r} must be between {minimum} and {maximum}.")
+    return value
 
 
 def _read_seconds(environ: Mapping[str, str], name: str, default: int, maximum: int) -> int:
@@ -273,4 +291,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         outbox_max_retry_seconds=_read_float(env, "HATCHWAY_OUTBOX_MAX_RETRY_SECONDS", 3600.0),
         metrics_multiprocess_dir=Path(multiprocess_dir) if multiprocess_dir else None,
         clock_leeway_seconds=_read_seconds(env, "HATCHWAY_CLOCK_LEEWAY", 120, maximum=3600),
+        password_hash_time_cost=_read_int(env, "HATCHWAY_PASSWORD_HASH_TIME_COST", 3, 1, 20),
+        password_hash_memory_kib=_read_int(
+            env, "HATCHWAY_PASSWORD_HASH_MEMORY_KIB", 65536, 1024, 4 * 1024 * 1024
+        ),
     )

@@ -86,6 +86,9 @@ def test_settings(data_dir: Path, database_url: str, **overrides: object) -> Set
         provisioning_key=PROVISIONING_KEY,
         insecure_loopback_idp=True,
         outbox_worker=False,
+        # The lowest argon2id cost keeps password hashing from dominating the suite's time.
+        password_hash_time_cost=1,
+        password_hash_memory_kib=1024,
     )
     return replace(settings, **overrides)  # type: ignore[arg-type]
 

@@ -10,6 +10,7 @@ only is allowed, over http or https, for local testing.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import logging
@@ -155,12 +156,18 @@ class _GuardedBackend(httpcore.SyncBackend):
         raise last_error
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Return one shared client TLS context: loading the system's CA certificates is slow."""
+    return ssl.create_default_context()
+
+
 class _GuardedTransport(httpx.HTTPTransport):
     def __init__(self, policy: OutboundPolicy) -> None:
-        super().__init__(trust_env=False)
+        super().__init__(verify=_tls_context(), trust_env=False)
         self._policy = policy
         self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl.create_default_context(),
+            ssl_context=_tls_context(),
             network_backend=_GuardedBackend(policy),
             max_connections=20,
             keepalive_expiry=30.0,
