@@ -76,9 +76,18 @@ def test_same_property_twice_in_other_case_is_400(api: TestClient, environment: 
 
 
 def test_unknown_properties_are_ignored(api: TestClient, environment: str) -> None:
-    response = api.put(SSO_PATH, json={**SSO_BODY, "ClientId": "app", "Tenant": "contoso"})
+    response = api.put(SSO_PATH, json={**SSO_BODY, "ClientId": "app", "CreateInOffice365": False})
 
     assert response.status_code == 200
+    notices = [notice["ErrorMessage"] for notice in response.json()["Notices"]]
+    assert "Property 'CreateInOffice365' is not part of this call and was ignored." in notices
+
+
+def test_property_standing_for_a_field_is_refused(api: TestClient, environment: str) -> None:
+    response = api.put(SSO_PATH, json={**SSO_BODY, "Tenant": "contoso"})
+
+    assert response.status_code == 400
+    assert response.json()[0]["MemberNames"] == ["Authority"]
 
 
 # Responses
