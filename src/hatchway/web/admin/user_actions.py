@@ -142,6 +142,12 @@ def apply_change(
     if user_id is None:
         return _user_not_found(request, visit, user_id_text)
     if not csrf_ok(request, fields[csrf.CSRF_FIELD]):
+        logger.info(
+            "admin.user.csrf_rejected environment=%s user=%d by=%d",
+            visit.environment.name,
+            user_id,
+            visit.user_id,
+        )
         expired = ValidationResult((), FORM_EXPIRED)
         return _origin_page(request, visit, fields, user_id, [expired], 403)
 
@@ -152,8 +158,16 @@ def apply_change(
             user = environments.get_user(session, environment, user_id)
             notice = change(session, environment, user, visit.actor(request), context.now())
     except NotFound:
+        logger.info("admin.user.not_found environment=%s user=%d", visit.environment.name, user_id)
         return _user_not_found(request, visit, user_id_text)
     except ValidationFailed as failed:
+        logger.info(
+            "admin.user.change_rejected environment=%s user=%d by=%d fields=%s",
+            visit.environment.name,
+            user_id,
+            visit.user_id,
+            ",".join(name for result in failed.results for name in result.member_names),
+        )
         return _origin_page(request, visit, fields, user_id, failed.results, 400)
 
     logger.info(

@@ -180,6 +180,9 @@ def _add_user(request: Request, environment_name: str, fields: dict[str, str]) -
     # The password is never sent back into the form.
     kept = {name: fields[name] for name in ("email", "first_name", "last_name", "is_administrator")}
     if not csrf_ok(request, fields[csrf.CSRF_FIELD]):
+        logger.info(
+            "admin.user.csrf_rejected environment=%s by=%d", visit.environment.name, visit.user_id
+        )
         expired = ValidationResult((), FORM_EXPIRED)
         return users_page(request, visit, form=kept, errors=[expired], status_code=403)
 
@@ -200,6 +203,12 @@ def _add_user(request: Request, environment_name: str, fields: dict[str, str]) -
             )
             user_id, email = user.id, user.email
     except ValidationFailed as failed:
+        logger.info(
+            "admin.user.create_rejected environment=%s by=%d fields=%s",
+            visit.environment.name,
+            visit.user_id,
+            ",".join(name for result in failed.results for name in result.member_names),
+        )
         return users_page(request, visit, form=kept, errors=failed.results, status_code=400)
 
     logger.info(
