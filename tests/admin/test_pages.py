@@ -104,8 +104,8 @@ def test_overview_links_to_sso(administrator: None, client: TestClient) -> None:
 
     assert page.status_code == 200
     assert "Administration of contoso" in page.text
-    assert 'href="/contoso/AdminPage/SingleSignOn">Configure single sign-on</a>' in page.text
-    assert "emergency access" not in page.text
+    assert 'href="/contoso/AdminPage/SingleSignOn">Single sign-on settings</a>' in page.text
+    assert 'id="emergency-banner"' not in page.text
 
 
 def test_path_without_slash_redirects(administrator: None, client: TestClient) -> None:

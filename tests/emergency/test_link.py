@@ -202,12 +202,24 @@ def test_unknown_token_says_not_valid(api: TestClient, client: TestClient) -> No
     assert "This emergency link is not valid" in page.text
 
 
-def test_missing_token_says_not_valid(api: TestClient, client: TestClient) -> None:
+def test_empty_token_says_not_valid(api: TestClient, client: TestClient) -> None:
+    create_environment(api)
+
+    page = client.get("/contoso/AdminPage/EmergencyAccess?token=")
+
+    assert page.status_code == 404
+    assert "This emergency link is not valid" in page.text
+
+
+def test_path_without_token_is_the_administrators_list(api: TestClient, client: TestClient) -> None:
     create_environment(api)
 
     page = client.get("/contoso/AdminPage/EmergencyAccess")
 
-    assert page.status_code == 404
+    assert page.status_code == 303
+    assert page.headers["location"] == (
+        "/contoso/SignIn?return_to=/contoso/AdminPage/EmergencyAccess"
+    )
 
 
 def test_post_without_csrf_does_not_burn_link(

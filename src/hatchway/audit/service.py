@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hatchway.db.models import AuditRecord, Environment
+from hatchway.db.types import unstorable_character
 from hatchway.security.redaction import redact
 
 
@@ -79,6 +80,9 @@ def list_records(
     actor: str | None = None,
 ) -> list[AuditRecord]:
     """Return an environment's records, newest first, `limit` at a time below `before_id`."""
+    if any(value and unstorable_character(value) for value in (action, actor)):
+        # No record can hold such a character, and PostgreSQL rejects it in a query.
+        return []
     query = select(AuditRecord).where(AuditRecord.environment_id == environment.id)
     if before_id is not None:
         query = query.where(AuditRecord.id < before_id)
@@ -87,3 +91,26 @@ def list_records(
     if actor:
         query = query.where(AuditRecord.actor == actor)
     return list(session.scalars(query.order_by(AuditRecord.id.desc()).limit(limit)))
+
+
+def list_actions(session: Session, environment: Environment) -> list[str]:
+    """Return the distinct actions recorded for an environment, sorted."""
+    query = (
+        select(AuditRecord.action)
+        .where(AuditRecord.environment_id == environment.id)
+        .distinct()
+        .order_by(AuditRecord.action)
+    )
+    return list(session.scalars(query))
+
+
+def list_actors(session: Session, environment: Environment, *, limit: int = 100) -> list[str]:
+    """Return up to `limit` distinct actor names recorded for an environment, sorted."""
+    query = (
+        select(AuditRecord.actor)
+        .where(AuditRecord.environment_id == environment.id)
+        .distinct()
+        .order_by(AuditRecord.actor)
+        .limit(limit)
+    )
+    return list(session.scalars(query))

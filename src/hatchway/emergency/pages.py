@@ -4,6 +4,7 @@ Routes:
     GET  /{env}/AdminPage/RequestEmergencyAdminAccess   the form (emergency/request.html)
     POST /{env}/AdminPage/RequestEmergencyAdminAccess   the same page for every address
     GET  /{env}/AdminPage/EmergencyAccess?token=...     a page with a button; redeems nothing
+    GET  /{env}/AdminPage/EmergencyAccess               administrators: the recent requests
     POST /{env}/AdminPage/EmergencyAccess               redeems the link, starts the session
 
 Opening a link only shows a button, because mail scanners fetch the links in a mail; only the
@@ -25,6 +26,7 @@ from hatchway.environments import service as environments
 from hatchway.environments.service import MAX_EMAIL_LENGTH
 from hatchway.errors import RateLimited
 from hatchway.web import csrf
+from hatchway.web.admin.emergency_requests import emergency_requests_page
 from hatchway.web.common import (
     PageEnvironment,
     environment_path,
@@ -230,7 +232,12 @@ def _link_page(
 
 @router.get("/{environment_name}/AdminPage/EmergencyAccess")
 def open_link(request: Request, environment_name: str) -> Response:
-    """Show the button that redeems the link; a GET never redeems it."""
+    """Show the button that redeems the link; a GET never redeems it.
+
+    Without a `token` in the query this is the administrators' list of emergency requests.
+    """
+    if "token" not in request.query_params:
+        return emergency_requests_page(request, environment_name)
     context = get_context(request)
     environment = load_environment(request, environment_name)
     if isinstance(environment, Response):

@@ -50,6 +50,8 @@ def email_key(email: str) -> str:
 def _email_problem(email: str) -> str | None:
     if not email.strip():
         return "EmailAddress is empty; send the user's e-mail address."
+    if problem := unstorable_character(email):
+        return f"EmailAddress {problem}."
     if len(email) > MAX_EMAIL_LENGTH:
         return f"EmailAddress has {len(email)} characters; use at most {MAX_EMAIL_LENGTH}."
     if not _EMAIL_PATTERN.match(email.strip()):
@@ -58,8 +60,9 @@ def _email_problem(email: str) -> str | None:
 
 
 def _check_user_fields(
-    fields: UserInput, *, require_password: bool, creating: bool
+    fields: UserInput, *, require_password: bool, creating: bool, current_email: str | None = None
 ) -> list[ValidationResult]:
+    """Check the fields that were sent; `current_email` is the stored address of an update."""
     results: list[ValidationResult] = []
     if creating and fields.email is None:
         results.append(
@@ -69,7 +72,9 @@ def _check_user_fields(
         results.append(ValidationResult(("EmailAddress",), problem))
 
     for member, value in (("FirstName", fields.first_name), ("LastName", fields.last_name)):
-        if value is not None and len(value) > MAX_NAME_PART_LENGTH:
+        if value is not None and (problem := unstorable_character(value)):
+            results.append(ValidationResult((member,), f"{member} {problem}."))
+        elif value is not None and len(value) > MAX_NAME_PART_LENGTH:
             results.append(
                 ValidationResult(
                     (member,),
@@ -86,7 +91,7 @@ def _check_user_fields(
                     "'?version=2.0' to have a temporary password e-mailed.",
                 )
             )
-    elif problem := password_problem(fields.password, fields.email):
+    elif problem := password_problem(fields.password, fields.email or current_email):
         results.append(ValidationResult(("Password",), problem))
     return results
 
@@ -292,6 +297,37 @@ def list_users(session: Session, environment: Environment) -> list[User]:
     )
 
 
+def count_users(session: Session, environment: Environment) -> int:
+    count = session.scalar(select(func.count(User.id)).where(User.environment_id == environment.id))
+    return int(count or 0)
+
+
+def search_users(
+    session: Session, environment: Environment, term: str, *, limit: int
+) -> tuple[list[User], int]:
+    """Return up to `limit` users whose e-mail address or name contains `term`, and the count.
+
+    Matching ignores case; an empty term matches every user. Users come in id order.
+
+    NOTE: SQLite's lower() folds only ASCII letters, so there a name search for 'é' misses 'É';
+    PostgreSQL folds every letter.
+    """
+    query = select(User).where(User.environment_id == environment.id)
+    needle = term.strip()
+    if unstorable_character(needle):
+        # No stored name or address can contain such a character.
+        return [], 0
+    if needle:
+        full_name = func.lower(User.first_name + " " + User.last_name)
+        query = query.where(
+            User.email_key.contains(email_key(needle), autoescape=True)
+            | full_name.contains(needle.lower(), autoescape=True)
+        )
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    users = list(session.scalars(query.order_by(User.id).limit(limit)))
+    return users, int(total or 0)
+
+
 def check_new_user(
     session: Session, environment: Environment, fields: UserInput
 ) -> list[ValidationResult]:
@@ -385,6 +421,19 @@ def active_administrator_count(session: Session, environment: Environment) -> in
     return int(count or 0)
 
 
+def active_administrators_with_password(session: Session, environment: Environment) -> int:
+    """Count the active administrators who can sign in with the local form in every mode."""
+    count = session.scalar(
+        select(func.count(User.id)).where(
+            User.environment_id == environment.id,
+            User.is_administrator.is_(True),
+            User.is_active.is_(True),
+            User.password_hash.is_not(None),
+        )
+    )
+    return int(count or 0)
+
+
 def _guard_last_administrator(session: Session, environment: Environment, user: User) -> None:
     if not (user.is_administrator and user.is_active):
         return
@@ -407,7 +456,9 @@ def update_user(
     now: datetime,
 ) -> User:
     """Change the fields that were sent; the last active administrator cannot lose that role."""
-    results = _check_user_fields(fields, require_password=False, creating=False)
+    results = _check_user_fields(
+        fields, require_password=False, creating=False, current_email=user.email
+    )
     if fields.email is not None and not results:
         other = find_user_by_email(session, environment, fields.email)
         if other is not None and other.id != user.id:

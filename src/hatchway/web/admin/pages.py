@@ -1,7 +1,6 @@
-"""The administration pages that emergency access needs: the overview and single sign-on.
+"""The single sign-on administration page; the overview lives in `overview.py`.
 
 Routes:
-    GET  /{env}/AdminPage/                     overview (admin/home.html)
     GET  /{env}/AdminPage/SingleSignOn         current settings and the form (admin/sso.html)
     POST /{env}/AdminPage/SingleSignOn         save Authority, Client ID, Key, Key expiry
     POST /{env}/AdminPage/SingleSignOn/Disable switch to mode None (sign-in with passwords)
@@ -14,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hatchway.context import get_context
@@ -24,7 +23,6 @@ from hatchway.sso import service as sso
 from hatchway.sso.service import OAuth2Input
 from hatchway.web import csrf
 from hatchway.web.admin.access import AdminVisit, admin_visit, csrf_ok
-from hatchway.web.common import environment_path
 from hatchway.web.rendering import render
 
 logger = logging.getLogger(__name__)
@@ -51,23 +49,6 @@ def _settings_view(request: Request, visit: AdminVisit) -> dict[str, Any]:
         return sso.settings_view(
             settings, environment, context.settings.public_url, context.now().date()
         )
-
-
-@router.get("/{environment_name}/AdminPage")
-def admin_home_without_slash(request: Request, environment_name: str) -> Response:
-    context = get_context(request)
-    target = environment_path(context, environment_name.lower(), "AdminPage/")
-    return RedirectResponse(target, status_code=308)
-
-
-@router.get("/{environment_name}/AdminPage/")
-def admin_home(request: Request, environment_name: str) -> Response:
-    visit = admin_visit(request, environment_name)
-    if isinstance(visit, Response):
-        return visit
-    values = _page_values(visit, "Administration")
-    values["sso"] = _settings_view(request, visit)
-    return render(request, "admin/home.html", values)
 
 
 def _sso_page(

@@ -1,0 +1,42 @@
+"""Audit filters that no record can match, and the lists the audit log page offers."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from hatchway.audit import service
+from hatchway.context import AppContext
+from hatchway.environments import service as environments
+from tests.support.accounts import add_user, create_environment
+
+
+def test_actor_filter_with_nul_finds_nothing(api: TestClient) -> None:
+    create_environment(api)
+
+    response = api.get("/contoso/AuditLog", params={"actor": "a\x00b"})
+
+    assert response.status_code == 200
+    assert response.json() == {"Records": [], "NextBefore": None}
+
+
+def test_action_filter_with_nul_finds_nothing(api: TestClient) -> None:
+    create_environment(api)
+
+    response = api.get("/contoso/AuditLog", params={"action": "user.\x00create"})
+
+    assert response.status_code == 200
+    assert response.json()["Records"] == []
+
+
+def test_lists_distinct_actions_and_actors(api: TestClient, context: AppContext) -> None:
+    create_environment(api)
+    add_user(api, "contoso", "bo@contoso.test", is_administrator=False, password=None)
+    add_user(api, "contoso", "cy@contoso.test", is_administrator=False, password=None)
+
+    with context.database.read() as session:
+        environment = environments.get_environment(session, "contoso")
+        actions = service.list_actions(session, environment)
+        actors = service.list_actors(session, environment)
+
+    assert actions == ["environment.create", "user.create"]
+    assert actors == ["provisioning-key-1"]
