@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from hatchway.audit.service import SYSTEM_ACTOR
 from hatchway.context import AppContext
 from hatchway.db.models import SessionRecord
+from hatchway.environments import service
+from hatchway.errors import ValidationFailed
 from tests.support.api import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -434,3 +439,51 @@ def test_delete_unknown_email_is_404(api: TestClient, environment: str) -> None:
 
 def test_delete_in_unknown_environment_is_404(api: TestClient) -> None:
     assert_problem(api.delete("/nowhere/User/1/"), 404, "EnvironmentNotFound")
+
+
+def test_overlapping_demotions_keep_one_administrator(context: AppContext) -> None:
+    """The second of two overlapping demotions waits for the first and is then refused."""
+    now = context.now()
+    with context.database.write() as session:
+        environment, first = service.create_environment(
+            session,
+            "racing",
+            service.UserInput(email="first@racing.test", password="a-long-local-password"),
+            actor=SYSTEM_ACTOR,
+            now=now,
+        )
+        second = service.create_user(
+            session,
+            environment,
+            service.UserInput(email="second@racing.test", is_administrator=True),
+            actor=SYSTEM_ACTOR,
+            now=now,
+        )
+        assert first is not None
+        ids = (first.id, second.id)
+    demote = service.UserInput(is_administrator=False)
+    outcome: list[str] = []
+
+    def demote_second() -> None:
+        try:
+            with context.database.write() as other:
+                racing = service.get_environment(other, "racing")
+                user = service.get_user(other, racing, ids[1])
+                service.update_user(other, racing, user, demote, actor=SYSTEM_ACTOR, now=now)
+            outcome.append("saved")
+        except ValidationFailed:
+            outcome.append("refused")
+
+    with context.database.write() as session:
+        racing = service.get_environment(session, "racing")
+        user = service.get_user(session, racing, ids[0])
+        service.update_user(session, racing, user, demote, actor=SYSTEM_ACTOR, now=now)
+        thread = threading.Thread(target=demote_second)
+        thread.start()
+        thread.join(timeout=1.0)
+    thread.join(timeout=30)
+
+    assert outcome == ["refused"]
+    with context.database.read() as session:
+        racing = service.get_environment(session, "racing")
+        assert service.active_administrator_count(session, racing) == 1

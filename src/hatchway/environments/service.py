@@ -437,6 +437,11 @@ def active_administrators_with_password(session: Session, environment: Environme
 def _guard_last_administrator(session: Session, environment: Environment, user: User) -> None:
     if not (user.is_administrator and user.is_active):
         return
+    # Two administrators demoting each other at once must not both see the other still counted:
+    # the environment's row lock serializes such changes on PostgreSQL (SQLite writes serialize).
+    session.execute(
+        select(Environment.id).where(Environment.id == environment.id).with_for_update()
+    )
     if active_administrator_count(session, environment) <= 1:
         raise ValidationFailed.single(
             "IsAdministrator",
