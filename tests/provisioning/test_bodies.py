@@ -76,9 +76,15 @@ def test_same_property_twice_in_other_case_is_400(api: TestClient, environment: 
 
 
 def test_unknown_properties_are_ignored(api: TestClient, environment: str) -> None:
-    response = api.put(SSO_PATH, json={**SSO_BODY, "ClientId": "app", "Tenant": "contoso"})
+    response = api.put(SSO_PATH, json={**SSO_BODY, "ClientId": "app", "Colour": "blue"})
 
     assert response.status_code == 200
+    assert response.json()["Notices"] == [
+        {
+            "MemberNames": ["Colour"],
+            "ErrorMessage": "Property 'Colour' is not part of this call and was ignored.",
+        }
+    ]
 
 
 # Responses
