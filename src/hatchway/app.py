@@ -26,6 +26,7 @@ from hatchway.security.sealing import load_keyring
 from hatchway.security.ssrf import OutboundPolicy
 from hatchway.web import signin, workspace
 from hatchway.web.admin import pages as admin_pages
+from hatchway.web.admin import sso as admin_sso
 from hatchway.web.paths import PagePathMiddleware
 from hatchway.web.rendering import STATIC_DIR, message_page
 
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.include_router(workspace.router)
     app.include_router(emergency_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(admin_sso.router)
 
     app.add_middleware(ProvisioningRequestMiddleware)
     app.add_middleware(PagePathMiddleware, routes=lambda: app.routes)

@@ -1,0 +1,399 @@
+"""The single sign-on page: verify, test, save and restore SSO settings in the browser.
+
+Routes (every POST checks the CSRF token):
+    GET  /{env}/AdminPage/SingleSignOn                          settings, form, history
+    POST /{env}/AdminPage/SingleSignOn                          save (mode None or OAuth2)
+    POST /{env}/AdminPage/SingleSignOn/Verify                   run the checks, save nothing
+    POST /{env}/AdminPage/SingleSignOn/TestSignIn               test sign-in in a new window
+    POST /{env}/AdminPage/SingleSignOn/History/{n}/Restore      make version n current again
+
+Every change goes through `hatchway.sso.operations`, as the Provisioning API's do, so both
+verify the same way and both refuse changes that would lock every administrator out.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from hatchway.context import get_context
+from hatchway.environments import service as environments
+from hatchway.errors import NotFound, PreconditionFailed, ValidationFailed, ValidationResult
+from hatchway.oidc.errors import SignInError
+from hatchway.oidc.flow import ClientConfiguration, start_sign_in
+from hatchway.sso import operations, staging
+from hatchway.sso.operations import PreparedChange, UntestedSettings, VerificationFailed
+from hatchway.web.admin.access import AdminVisit, admin_visit, csrf_ok
+from hatchway.web.admin.sso_form import (
+    SsoForm,
+    keep_key,
+    oauth2_input,
+    staged_key,
+)
+from hatchway.web.admin.sso_test_result import TestResult, render_result
+from hatchway.web.admin.sso_view import PageState, page_values, verification_heading
+from hatchway.web.common import environment_path
+from hatchway.web.rendering import render
+from hatchway.web.signin import directory_of, set_attempt_cookie
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+
+PAGE = "/{environment_name}/AdminPage/SingleSignOn"
+EXPIRED_FORM = "The form has expired; reload the page and try again."
+
+
+def _page(
+    request: Request, visit: AdminVisit, state: PageState, status_code: int = 200
+) -> Response:
+    return render(
+        request, "admin/sso.html", page_values(request, visit, state), status_code=status_code
+    )
+
+
+def _stale(stale: PreconditionFailed, form: SsoForm | None = None) -> PageState:
+    current = stale.current.strip('"')
+    message = (
+        f"The single sign-on settings changed while you edited them (now version {current}), "
+        "so nothing was saved. Review the current settings and the version history, then "
+        "try again."
+    )
+    return PageState(
+        form=form.shown() if form is not None else None, errors=[ValidationResult((), message)]
+    )
+
+
+@router.get(PAGE)
+def sso_page(request: Request, environment_name: str) -> Response:
+    visit = admin_visit(request, environment_name)
+    if isinstance(visit, Response):
+        return visit
+    return _page(request, visit, PageState())
+
+
+async def _read_form(request: Request) -> SsoForm:
+    return SsoForm.read(await request.form())
+
+
+# Verify
+
+
+@router.post(f"{PAGE}/Verify")
+async def verify(request: Request, environment_name: str) -> Response:
+    form = await _read_form(request)
+    return await run_in_threadpool(_verify, request, environment_name, form)
+
+
+def _verify(request: Request, environment_name: str, form: SsoForm) -> Response:
+    visit = admin_visit(request, environment_name)
+    if isinstance(visit, Response):
+        return visit
+    if not csrf_ok(request, form.csrf_token):
+        return _page(request, visit, PageState(form=form.shown(), errors=[_expired()]), 403)
+
+    context = get_context(request)
+    try:
+        key = staged_key(request, visit, form)
+        report = operations.verify_oauth2(context, visit.environment.name, oauth2_input(form, key))
+    except ValidationFailed as failed:
+        return _page(request, visit, PageState(form=form.shown(), errors=failed.results), 400)
+
+    logger.info(
+        "admin.sso.verified environment=%s user=%d passed=%s",
+        visit.environment.name,
+        visit.user_id,
+        report.passed,
+    )
+    state = PageState(
+        form=form.shown(),
+        draft_id=keep_key(request, visit, key),
+        notices=list(report.notices),
+        verification=report,
+        verification_heading=verification_heading(report),
+    )
+    return _page(request, visit, state)
+
+
+def _expired() -> ValidationResult:
+    return ValidationResult((), EXPIRED_FORM)
+
+
+# Save
+
+
+@router.post(PAGE)
+async def save(request: Request, environment_name: str) -> Response:
+    form = await _read_form(request)
+    return await run_in_threadpool(_save, request, environment_name, form)
+
+
+def _save(request: Request, environment_name: str, form: SsoForm) -> Response:
+    visit = admin_visit(request, environment_name)
+    if isinstance(visit, Response):
+        return visit
+    if not csrf_ok(request, form.csrf_token):
+        return _page(request, visit, PageState(form=form.shown(), errors=[_expired()]), 403)
+    if form.mode == "None":
+        return _switch_to_none(request, visit, form)
+    return _save_oauth2(request, visit, form)
+
+
+def _switch_to_none(request: Request, visit: AdminVisit, form: SsoForm) -> Response:
+    context = get_context(request)
+    try:
+        change = operations.disable_oauth2(
+            context, visit.environment.name, actor=visit.actor(request), if_match=form.if_match()
+        )
+    except PreconditionFailed as stale:
+        return _page(request, visit, _stale(stale, form), 412)
+    except ValidationFailed as failed:
+        return _page(request, visit, PageState(form=form.shown(), errors=failed.results), 400)
+
+    logger.info(
+        "admin.sso.disabled environment=%s user=%d version=%d changed=%s",
+        visit.environment.name,
+        visit.user_id,
+        change.version,
+        change.changed,
+    )
+    message = (
+        "Single sign-on is off (mode None): everyone signs in with a password. The previous "
+        "settings stay in the version history."
+        if change.changed
+        else "Nothing changed: single sign-on was already off (mode None)."
+    )
+    return _page(request, visit, PageState(message=message))
+
+
+def _save_oauth2(request: Request, visit: AdminVisit, form: SsoForm) -> Response:
+    context = get_context(request)
+    key = None
+    try:
+        key = staged_key(request, visit, form)
+        saved = operations.update_oauth2(
+            context,
+            visit.environment.name,
+            oauth2_input(form, key),
+            actor=visit.actor(request),
+            if_match=form.if_match(),
+            skip_verification=form.skip_verification,
+            require_tested=not form.confirm_untested,
+        )
+    except UntestedSettings as untested:
+        assert key is not None
+        return _confirmation(request, visit, form, keep_key(request, visit, key), untested)
+    except VerificationFailed as failed:
+        assert key is not None
+        state = PageState(
+            form=form.shown(),
+            draft_id=keep_key(request, visit, key),
+            errors=failed.results,
+            verification=failed.report,
+            verification_heading=verification_heading(failed.report),
+        )
+        return _page(request, visit, state, 400)
+    except PreconditionFailed as stale:
+        state = _stale(stale, form)
+        if key is not None:
+            state.draft_id = keep_key(request, visit, key)
+        return _page(request, visit, state, 412)
+    except ValidationFailed as failed:
+        state = PageState(form=form.shown(), errors=failed.results)
+        if key is not None:
+            state.draft_id = keep_key(request, visit, key, failed.results)
+        return _page(request, visit, state, 400)
+
+    logger.info(
+        "admin.sso.saved environment=%s user=%d version=%s changed=%s emergency=%s",
+        visit.environment.name,
+        visit.user_id,
+        saved.view["Version"],
+        saved.changed,
+        visit.is_emergency,
+    )
+    message = (
+        f"Saved as version {saved.view['Version']}. Sign-in now uses these settings."
+        if saved.changed
+        else "Nothing changed: the values equal the stored ones."
+    )
+    return _page(
+        request,
+        visit,
+        PageState(message=message, notices=list(saved.notices), warnings=list(saved.warnings)),
+    )
+
+
+def _confirmation(
+    request: Request,
+    visit: AdminVisit,
+    form: SsoForm,
+    draft_id: int | None,
+    untested: UntestedSettings,
+) -> Response:
+    """Ask whether to save values that have not passed a test sign-in, naming the ways back in."""
+    state = PageState(
+        form=form.shown(),
+        draft_id=draft_id,
+        verification=untested.report,
+        verification_heading=verification_heading(untested.report),
+    )
+    values = page_values(request, visit, state)
+    values.update(
+        {
+            "title": "Save without a test sign-in?",
+            "based_on_version": form.based_on_version,
+            "key_is_new": form.key != "" or form.draft_id is not None,
+            "prepared": untested.prepared,
+        }
+    )
+    return render(request, "admin/sso_confirm.html", values)
+
+
+# Test sign-in
+
+
+@router.post(f"{PAGE}/TestSignIn")
+async def test_sign_in(request: Request, environment_name: str) -> Response:
+    form = await _read_form(request)
+    return await run_in_threadpool(_test_sign_in, request, environment_name, form)
+
+
+def _test_failure(
+    request: Request, visit: AdminVisit, message: str, hint: str | None, status_code: int
+) -> Response:
+    result = TestResult(False, message, hint)
+    return render_result(request, visit.environment.name, result, status_code)
+
+
+def _test_sign_in(request: Request, environment_name: str, form: SsoForm) -> Response:
+    """Start a sign-in with the staged values; the callback reports it and saves nothing."""
+    visit = admin_visit(request, environment_name)
+    if isinstance(visit, Response):
+        return visit
+    if not csrf_ok(request, form.csrf_token):
+        return _test_failure(request, visit, f"Test sign-in not started: {EXPIRED_FORM}", None, 403)
+
+    context = get_context(request)
+    try:
+        key = staged_key(request, visit, form)
+        prepared = operations.prepare_oauth2(
+            context, visit.environment.name, oauth2_input(form, key)
+        )
+    except ValidationFailed as failed:
+        problems = " ".join(result.message for result in failed.results)
+        hint = "Correct the values on the single sign-on page and start the test again."
+        return _test_failure(request, visit, f"Test sign-in not started: {problems}", hint, 400)
+
+    run_id = _stage_test_run(request, visit, prepared)
+    client = ClientConfiguration(
+        authority=prepared.values.authority,
+        client_id=prepared.values.client_id,
+        client_secret=prepared.client_secret,
+        redirect_uri=prepared.redirect_uri,
+        allowed_tenants=prepared.values.allowed_tenants,
+    )
+    return_to = environment_path(context, visit.environment.name, "AdminPage/SingleSignOn")
+    try:
+        url, attempt = start_sign_in(directory_of(request), client, return_to, 0)
+    except SignInError as error:
+        _fail_test_run(request, visit, run_id, error)
+        return _test_failure(
+            request, visit, f"Test sign-in failed: {error.message}", error.hint, 502
+        )
+
+    response = RedirectResponse(url, status_code=303)
+    set_attempt_cookie(
+        response, context, visit.environment.name, replace(attempt, test_run_id=run_id)
+    )
+    logger.info(
+        "admin.sso.test_started environment=%s user=%d run=%d",
+        visit.environment.name,
+        visit.user_id,
+        run_id,
+    )
+    return response
+
+
+def _stage_test_run(request: Request, visit: AdminVisit, prepared: PreparedChange) -> int:
+    context = get_context(request)
+    with context.database.write() as session:
+        environment = environments.get_environment(session, visit.environment.name)
+        run = staging.create_test_run(
+            session,
+            environment,
+            authority=prepared.values.authority,
+            client_id=prepared.values.client_id,
+            key=prepared.client_secret,
+            allowed_tenants=prepared.values.allowed_tenants,
+            keyring=context.keyring,
+            creator=staging.Creator(visit.user_id, visit.actor(request)),
+            now=context.now(),
+        )
+        return run.id
+
+
+def _fail_test_run(request: Request, visit: AdminVisit, run_id: int, error: SignInError) -> None:
+    context = get_context(request)
+    now = context.now()
+    with context.database.write() as session:
+        environment = environments.get_environment(session, visit.environment.name)
+        run = staging.find_pending_test(session, environment, run_id, now, lock=True)
+        if run is not None:
+            staging.record_failed(run, f"Test sign-in failed: {error.message}", now)
+
+
+# Restore
+
+
+@router.post(f"{PAGE}/History/{{version}}/Restore")
+async def restore(request: Request, environment_name: str, version: str) -> Response:
+    form = await _read_form(request)
+    return await run_in_threadpool(_restore, request, environment_name, version, form)
+
+
+def _restore(request: Request, environment_name: str, version: str, form: SsoForm) -> Response:
+    visit = admin_visit(request, environment_name)
+    if isinstance(visit, Response):
+        return visit
+    if not csrf_ok(request, form.csrf_token):
+        return _page(request, visit, PageState(errors=[_expired()]), 403)
+    if not version.isdigit() or len(version) > 9:
+        error = ValidationResult((), f"Version {version!r} is not a version number.")
+        return _page(request, visit, PageState(errors=[error]), 404)
+
+    context = get_context(request)
+    number = int(version)
+    try:
+        change = operations.restore_version(
+            context,
+            visit.environment.name,
+            number,
+            actor=visit.actor(request),
+            if_match=form.if_match(),
+        )
+    except PreconditionFailed as stale:
+        return _page(request, visit, _stale(stale), 412)
+    except NotFound:
+        error = ValidationResult((), f"Version {number} does not exist; pick one from the list.")
+        return _page(request, visit, PageState(errors=[error]), 404)
+    except ValidationFailed as failed:
+        return _page(request, visit, PageState(errors=failed.results), 400)
+
+    logger.info(
+        "admin.sso.restored environment=%s user=%d version=%d restored_from=%d",
+        visit.environment.name,
+        visit.user_id,
+        change.version,
+        number,
+    )
+    message = (
+        f"Restored version {number} as version {change.version}. Sign-in now uses these settings."
+        if change.changed
+        else f"Nothing changed: version {number} has the current values."
+    )
+    return _page(request, visit, PageState(message=message))
