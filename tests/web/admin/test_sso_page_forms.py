@@ -324,6 +324,34 @@ def test_stale_form_is_refused(
     assert stored_settings(context).mode == "OAuth2"
 
 
+def test_stale_form_is_refused_after_verify(
+    administrator: None,
+    client: TestClient,
+    context: AppContext,
+    api: TestClient,
+    values: dict[str, str],
+) -> None:
+    old_page = client.get(SSO_PAGE).text
+    verified = submit(client, "/Verify", page=old_page, **values)
+    saved = api.put(
+        "/contoso/SingleSignOnSettings/OAuth2",
+        json={"Authority": values["authority"], "ClientId": "other", "Key": values["key"]},
+        params={"verify": "false"},
+    )
+    assert saved.status_code == 200, saved.text
+
+    response = submit(
+        client,
+        page=verified.text,
+        authority=values["authority"],
+        client_id=values["client_id"],
+        confirm_untested="1",
+    )
+
+    assert response.status_code == 412
+    assert stored_settings(context).client_id == "other"
+
+
 def test_draft_of_another_administrator_is_ignored(
     api: TestClient,
     client: TestClient,
@@ -406,6 +434,16 @@ def test_switch_to_mode_none(
     assert "Single sign-on is off (mode None)" in response.text
     assert stored_settings(context).mode == "None"
     assert stored_settings(context).key_sealed is None
+
+
+def test_mode_none_with_values_explains_no_change(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    response = submit(client, mode="None", **values)
+
+    assert response.status_code == 200
+    assert "To use the values you entered, choose mode OAuth2 and save again." in response.text
+    assert stored_settings(context).version == 0
 
 
 def test_switch_to_none_needs_password_administrator(

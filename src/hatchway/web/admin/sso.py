@@ -63,9 +63,9 @@ def _stale(stale: PreconditionFailed, form: SsoForm | None = None) -> PageState:
         "so nothing was saved. Review the current settings and the version history, then "
         "try again."
     )
-    return PageState(
-        form=form.shown() if form is not None else None, errors=[ValidationResult((), message)]
-    )
+    # The form shown again is based on the current version, which the message asks to review.
+    shown = {**form.shown(), "based_on_version": ""} if form is not None else None
+    return PageState(form=shown, errors=[ValidationResult((), message)])
 
 
 @router.get(PAGE)
@@ -161,12 +161,18 @@ def _switch_to_none(request: Request, visit: AdminVisit, form: SsoForm) -> Respo
         change.version,
         change.changed,
     )
-    message = (
-        "Single sign-on is off (mode None): everyone signs in with a password. The previous "
-        "settings stay in the version history."
-        if change.changed
-        else "Nothing changed: single sign-on was already off (mode None)."
-    )
+    if change.changed:
+        message = (
+            "Single sign-on is off (mode None): everyone signs in with a password. The previous "
+            "settings stay in the version history."
+        )
+    elif form.has_oauth2_values():
+        message = (
+            "Nothing changed: single sign-on was already off (mode None). To use the values you "
+            "entered, choose mode OAuth2 and save again."
+        )
+    else:
+        message = "Nothing changed: single sign-on was already off (mode None)."
     return _page(request, visit, PageState(message=message))
 
 

@@ -63,14 +63,22 @@ class SsoForm:
         )
 
     def shown(self) -> dict[str, str]:
-        """Return the values to show in the form again; the Key is never among them."""
+        """Return the values to show in the form again; the Key is never among them.
+
+        The form keeps the version it was based on, so that a change someone else saved in
+        the meantime is still noticed when this form is saved.
+        """
         return {
+            "based_on_version": self.based_on_version,
             "mode": self.mode,
             "authority": self.authority,
             "client_id": self.client_id,
             "key_expires_on": self.key_expires_on,
             "skip_verification": "1" if self.skip_verification else "",
         }
+
+    def has_oauth2_values(self) -> bool:
+        return bool(self.authority.strip() or self.client_id.strip() or self.key)
 
     def if_match(self) -> str | None:
         """Return the version the form was based on as an If-Match value, when it sent one."""

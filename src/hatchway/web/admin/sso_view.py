@@ -110,6 +110,7 @@ def page_values(request: Request, visit: AdminVisit, state: PageState) -> dict[s
     if form is None:
         expires = view["KeyExpiresOn"]
         form = {
+            "based_on_version": str(view["Version"]),
             "mode": view["Mode"],
             "authority": view["Authority"] or "",
             "client_id": view["ClientId"] or "",
