@@ -18,6 +18,7 @@ refused there. The Provisioning API and the administration pages both call this 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +29,8 @@ from hatchway.db.models import Environment, SsoSettings, SsoVersion, User
 from hatchway.errors import ValidationFailed
 from hatchway.sso import staging
 from hatchway.sso.service import SsoMode
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ def check_switch_to_none(session: Session, environment: Environment) -> None:
     found = ways_in(session, environment)
     if found.administrators == 0 or found.with_password:
         return
+    logger.info("sso.guard.refused environment=%s change=mode_none", environment.name)
     raise ValidationFailed.single(
         "Mode",
         f"No active administrator of '{environment.name}' has a password, so switching to mode "
@@ -90,6 +94,7 @@ def check_oauth2_change(
     found = ways_in(session, environment)
     if found.administrators == 0 or found.with_password:
         return
+    logger.info("sso.guard.refused environment=%s change=unproven_oauth2", environment.name)
     raise ValidationFailed.single(
         "Mode",
         f"No active administrator of '{environment.name}' has a password, and these OAuth2 "

@@ -4,7 +4,7 @@ Routes (every POST checks the CSRF token):
     GET  /{env}/AdminPage/SingleSignOn                          settings, form, history
     POST /{env}/AdminPage/SingleSignOn                          save (mode None or OAuth2)
     POST /{env}/AdminPage/SingleSignOn/Verify                   run the checks, save nothing
-    POST /{env}/AdminPage/SingleSignOn/TestSignIn               test sign-in in a new window
+    POST /{env}/AdminPage/SingleSignOn/TestSignIn               test sign-in (sso_test_start.py)
     POST /{env}/AdminPage/SingleSignOn/History/{n}/Restore      make version n current again
 
 Every change goes through `hatchway.sso.operations`, as the Provisioning API's do, so both
@@ -14,38 +14,33 @@ verify the same way and both refuse changes that would lock every administrator 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hatchway.context import get_context
-from hatchway.environments import service as environments
 from hatchway.errors import NotFound, PreconditionFailed, ValidationFailed, ValidationResult
-from hatchway.oidc.errors import SignInError
-from hatchway.oidc.flow import ClientConfiguration, start_sign_in
-from hatchway.sso import operations, staging
-from hatchway.sso.operations import PreparedChange, UntestedSettings, VerificationFailed
+from hatchway.sso import operations
+from hatchway.sso.operations import UntestedSettings, VerificationFailed
+from hatchway.web.admin import sso_test_start
 from hatchway.web.admin.access import AdminVisit, admin_visit, csrf_ok
 from hatchway.web.admin.sso_form import (
+    EXPIRED_FORM,
     SsoForm,
     keep_key,
     oauth2_input,
     staged_key,
 )
-from hatchway.web.admin.sso_test_result import TestResult, render_result
 from hatchway.web.admin.sso_view import PageState, page_values, verification_heading
-from hatchway.web.common import environment_path
 from hatchway.web.rendering import render
-from hatchway.web.signin import directory_of, set_attempt_cookie
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(include_in_schema=False)
+router.include_router(sso_test_start.router)
 
 PAGE = "/{environment_name}/AdminPage/SingleSignOn"
-EXPIRED_FORM = "The form has expired; reload the page and try again."
 
 
 def _page(
@@ -258,99 +253,6 @@ def _confirmation(
         }
     )
     return render(request, "admin/sso_confirm.html", values)
-
-
-# Test sign-in
-
-
-@router.post(f"{PAGE}/TestSignIn")
-async def test_sign_in(request: Request, environment_name: str) -> Response:
-    form = await _read_form(request)
-    return await run_in_threadpool(_test_sign_in, request, environment_name, form)
-
-
-def _test_failure(
-    request: Request, visit: AdminVisit, message: str, hint: str | None, status_code: int
-) -> Response:
-    result = TestResult(False, message, hint)
-    return render_result(request, visit.environment.name, result, status_code)
-
-
-def _test_sign_in(request: Request, environment_name: str, form: SsoForm) -> Response:
-    """Start a sign-in with the staged values; the callback reports it and saves nothing."""
-    visit = admin_visit(request, environment_name)
-    if isinstance(visit, Response):
-        return visit
-    if not csrf_ok(request, form.csrf_token):
-        return _test_failure(request, visit, f"Test sign-in not started: {EXPIRED_FORM}", None, 403)
-
-    context = get_context(request)
-    try:
-        key = staged_key(request, visit, form)
-        prepared = operations.prepare_oauth2(
-            context, visit.environment.name, oauth2_input(form, key)
-        )
-    except ValidationFailed as failed:
-        problems = " ".join(result.message for result in failed.results)
-        hint = "Correct the values on the single sign-on page and start the test again."
-        return _test_failure(request, visit, f"Test sign-in not started: {problems}", hint, 400)
-
-    run_id = _stage_test_run(request, visit, prepared)
-    client = ClientConfiguration(
-        authority=prepared.values.authority,
-        client_id=prepared.values.client_id,
-        client_secret=prepared.client_secret,
-        redirect_uri=prepared.redirect_uri,
-        allowed_tenants=prepared.values.allowed_tenants,
-    )
-    return_to = environment_path(context, visit.environment.name, "AdminPage/SingleSignOn")
-    try:
-        url, attempt = start_sign_in(directory_of(request), client, return_to, 0)
-    except SignInError as error:
-        _fail_test_run(request, visit, run_id, error)
-        return _test_failure(
-            request, visit, f"Test sign-in failed: {error.message}", error.hint, 502
-        )
-
-    response = RedirectResponse(url, status_code=303)
-    set_attempt_cookie(
-        response, context, visit.environment.name, replace(attempt, test_run_id=run_id)
-    )
-    logger.info(
-        "admin.sso.test_started environment=%s user=%d run=%d",
-        visit.environment.name,
-        visit.user_id,
-        run_id,
-    )
-    return response
-
-
-def _stage_test_run(request: Request, visit: AdminVisit, prepared: PreparedChange) -> int:
-    context = get_context(request)
-    with context.database.write() as session:
-        environment = environments.get_environment(session, visit.environment.name)
-        run = staging.create_test_run(
-            session,
-            environment,
-            authority=prepared.values.authority,
-            client_id=prepared.values.client_id,
-            key=prepared.client_secret,
-            allowed_tenants=prepared.values.allowed_tenants,
-            keyring=context.keyring,
-            creator=staging.Creator(visit.user_id, visit.actor(request)),
-            now=context.now(),
-        )
-        return run.id
-
-
-def _fail_test_run(request: Request, visit: AdminVisit, run_id: int, error: SignInError) -> None:
-    context = get_context(request)
-    now = context.now()
-    with context.database.write() as session:
-        environment = environments.get_environment(session, visit.environment.name)
-        run = staging.find_pending_test(session, environment, run_id, now, lock=True)
-        if run is not None:
-            staging.record_failed(run, f"Test sign-in failed: {error.message}", now)
 
 
 # Restore

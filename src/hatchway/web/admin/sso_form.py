@@ -25,6 +25,7 @@ from hatchway.web import csrf
 from hatchway.web.admin.access import AdminVisit
 
 DRAFT_MINUTES = int(staging.STAGED_LIFETIME.total_seconds() // 60)
+EXPIRED_FORM = "The form has expired; reload the page and try again."
 
 
 @dataclass(frozen=True)
