@@ -2,7 +2,7 @@
 
 The form's values go through the static checks and are staged as a test run on the server.
 The browser then goes to the identity provider with those values and an attempt cookie that
-carries the run's id; `hatchway.web.admin.sso_test_result` finishes the run at the callback.
+carries the run's id. At the callback, `hatchway.web.admin.sso_test_result` finishes the run.
 """
 
 from __future__ import annotations
