@@ -28,9 +28,9 @@ from hatchway.security.ssrf import OutboundPolicy
 from hatchway.web import signin, workspace
 from hatchway.web.admin import audit_log as admin_audit_log
 from hatchway.web.admin import overview as admin_overview
-from hatchway.web.admin import pages as admin_pages
 from hatchway.web.admin import user_actions as admin_user_actions
 from hatchway.web.admin import users as admin_users
+from hatchway.web.admin import sso as admin_sso
 from hatchway.web.paths import PagePathMiddleware
 from hatchway.web.rendering import STATIC_DIR, message_page
 
@@ -153,10 +153,10 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.include_router(workspace.router)
     app.include_router(emergency_pages.router)
     app.include_router(admin_overview.router)
-    app.include_router(admin_pages.router)
     app.include_router(admin_users.router)
     app.include_router(admin_user_actions.router)
     app.include_router(admin_audit_log.router)
+    app.include_router(admin_sso.router)
 
     app.add_middleware(ProvisioningRequestMiddleware)
     app.add_middleware(PagePathMiddleware, routes=lambda: app.routes)

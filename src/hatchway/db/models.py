@@ -275,3 +275,43 @@ class KeyExpiryNotice(Base):
     key_fingerprint: Mapped[str] = mapped_column(String(64))
     days_before: Mapped[int] = mapped_column(Integer)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SsoStagedSettings(Base):
+    """OAuth2 values an administrator entered on the SSO page but has not saved.
+
+    A row is either a draft, which keeps a typed Key while the page shows its form again
+    (after Verify or a confirmation step), or a test sign-in run with its outcome. The Key is
+    sealed and cleared once the row has served its purpose; rows are deleted after they expire.
+    """
+
+    __tablename__ = "sso_staged_settings"
+    __table_args__ = (
+        Index("ix_sso_staged_settings_environment_values", "environment_id", "values_fingerprint"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(16))
+    authority: Mapped[str | None] = mapped_column(String(2048))
+    client_id: Mapped[str | None] = mapped_column(String(256))
+    key_sealed: Mapped[str | None] = mapped_column(Text)
+    key_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    allowed_tenants: Mapped[list[Any] | None]
+    # A hash of Authority, Client ID, Key fingerprint and allowed tenants: a later Save of the
+    # same values finds the test sign-in that passed with them.
+    values_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE")
+    )
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_by_type: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16), default="pending")
+    completed_at: Mapped[datetime | None]
+    signed_in_name: Mapped[str | None] = mapped_column(String(400))
+    signed_in_email: Mapped[str | None] = mapped_column(String(320))
+    signed_in_subject: Mapped[str | None] = mapped_column(String(512))
+    signed_in_issuer: Mapped[str | None] = mapped_column(String(2048))
+    message: Mapped[str | None] = mapped_column(Text)

@@ -42,31 +42,41 @@ class ClientConfiguration:
 
 @dataclass(frozen=True)
 class SignInAttempt:
-    """State of one sign-in attempt, kept sealed in the browser until the callback."""
+    """State of one sign-in attempt, kept sealed in the browser until the callback.
+
+    `test_run_id` is set for a test sign-in from the SSO page, which runs with staged values
+    and must not start a session.
+    """
 
     state: str
     nonce: str
     code_verifier: str
     return_to: str
     sso_version: int
+    test_run_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "s": self.state,
             "n": self.nonce,
             "v": self.code_verifier,
             "r": self.return_to,
             "sv": self.sso_version,
         }
+        if self.test_run_id is not None:
+            data["tr"] = self.test_run_id
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SignInAttempt:
+        test_run_id = data.get("tr")
         return cls(
             state=str(data["s"]),
             nonce=str(data["n"]),
             code_verifier=str(data["v"]),
             return_to=str(data["r"]),
             sso_version=int(data["sv"]),
+            test_run_id=int(test_run_id) if test_run_id is not None else None,
         )
 
 

@@ -247,7 +247,10 @@ MISPLACED_PROPERTIES = {
         "test exchange at the token endpoint, the redirect URI) and saves only when every check "
         "passes; otherwise answers 400 with one entry per failed check. With `?verify=false` or "
         '`"SkipVerification": true` it saves anyway, returns the failed checks as Warnings and '
-        "records the skip in the audit log. Every change creates a version (see History)."
+        "records the skip in the audit log. Every change creates a version (see History). When "
+        "no active administrator has a password, settings that failed verification are refused "
+        "(400, member Mode) even then, unless a test sign-in on the administration page passed "
+        "with the same values."
     ),
     responses=PRECONDITION,
 )
@@ -305,7 +308,11 @@ def verify_oauth2(
 @router.delete(
     "/{EnvironmentName}/SingleSignOnSettings/OAuth2",
     summary="Switch back to mode None (local sign-in)",
-    description="The previous values stay in the version history and can be restored.",
+    description=(
+        "The previous values stay in the version history and can be restored. Refused with 400 "
+        "(member Mode) when no active administrator has a password, because nobody could sign "
+        "in then."
+    ),
     responses=PRECONDITION,
 )
 def delete_oauth2(
@@ -315,13 +322,9 @@ def delete_oauth2(
     EnvironmentName: str,
     if_match: IfMatch = None,
 ) -> SsoSettingsOut:
-    with context.database.write() as session:
-        environment = environments.get_environment(session, EnvironmentName)
-        settings = service.disable_oauth2(
-            session, environment, actor=actor, now=context.now(), if_match=if_match
-        )
-        response.headers["ETag"] = service.etag(settings)
-        return SsoSettingsOut.model_validate(_view(context, settings, environment))
+    change = operations.disable_oauth2(context, EnvironmentName, actor=actor, if_match=if_match)
+    response.headers["ETag"] = change.etag
+    return SsoSettingsOut.model_validate(change.view)
 
 
 @router.get(
@@ -349,7 +352,9 @@ def list_history(context: Context, EnvironmentName: str) -> list[HistoryEntryOut
     description=(
         "Makes the version's settings current again as a new version whose RestoredFrom names "
         "it. Nothing is verified, so that a known-good version comes back in one call. Honors "
-        "If-Match; answers with the settings as GET shows them."
+        "If-Match; answers with the settings as GET shows them. Refused with 400 (member Mode) "
+        "when no active administrator has a password and the version's values never passed "
+        "verification, a test sign-in or a sign-in, because that could lock everyone out."
     ),
     responses=PRECONDITION,
 )
@@ -361,10 +366,8 @@ def restore_version(
     Version: int,
     if_match: IfMatch = None,
 ) -> SsoSettingsOut:
-    with context.database.write() as session:
-        environment = environments.get_environment(session, EnvironmentName)
-        settings, _ = history.restore_version(
-            session, environment, Version, actor=actor, now=context.now(), if_match=if_match
-        )
-        response.headers["ETag"] = service.etag(settings)
-        return SsoSettingsOut.model_validate(_view(context, settings, environment))
+    change = operations.restore_version(
+        context, EnvironmentName, Version, actor=actor, if_match=if_match
+    )
+    response.headers["ETag"] = change.etag
+    return SsoSettingsOut.model_validate(change.view)

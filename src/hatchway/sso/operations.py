@@ -3,23 +3,28 @@
 Each operation reads in one transaction and verifies with no transaction open, because the
 provider may take seconds to respond. It then saves in a write transaction that checks
 `If-Match` again under the row lock, so that of several concurrent changes based on one version
-only the first one saves.
+only the first one saves. Every change passes `hatchway.sso.guard`, which refuses changes that
+would lock every administrator out. The Provisioning API and the administration pages both
+change settings through this module.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from hatchway.audit import service as audit
 from hatchway.audit.service import Actor
 from hatchway.context import AppContext
+from hatchway.db.models import Environment, SsoSettings, SsoVersion
 from hatchway.environments import service as environments
-from hatchway.errors import ValidationFailed, ValidationResult
+from hatchway.errors import HatchwayError, ValidationFailed, ValidationResult
 from hatchway.security.sealing import SealingError
 from hatchway.security.tokens import fingerprint
-from hatchway.sso import service
+from hatchway.sso import guard, history, service, staging
 from hatchway.sso.service import SsoMode
 from hatchway.sso.validation import OAuth2Input, OAuth2Values, check_oauth2_input
 from hatchway.sso.verification import (
@@ -45,11 +50,52 @@ class SavedChange:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class SettingsChange:
+    """The outcome of a switch to mode None or a restore: the GET view after the change."""
+
+    view: dict[str, Any]
+    etag: str
+    changed: bool
+    version: int
+
+
+@dataclass(frozen=True)
+class PreparedChange:
+    """A change through the static checks, merged with the stored settings, with the clear Key."""
+
     environment_name: str
     values: OAuth2Values
-    client_secret: str
+    client_secret: str = field(repr=False)
     redirect_uri: str
+
+    @property
+    def values_fingerprint(self) -> str:
+        return staging.values_fingerprint(
+            self.values.authority,
+            self.values.client_id,
+            fingerprint(self.client_secret),
+            self.values.allowed_tenants,
+        )
+
+
+class VerificationFailed(ValidationFailed):
+    """Verification failed and was not skipped; one result per failed check, and the report."""
+
+    def __init__(self, report: VerificationReport) -> None:
+        super().__init__(report.failures())
+        self.report = report
+
+
+class UntestedSettings(HatchwayError):
+    """New OAuth2 values have not passed a test sign-in, and the caller requested a confirmation."""
+
+    def __init__(self, prepared: PreparedChange, report: VerificationReport) -> None:
+        super().__init__(
+            f"The OAuth2 settings for '{prepared.environment_name}' have not passed a test "
+            "sign-in; confirm the change or run a test sign-in first."
+        )
+        self.prepared = prepared
+        self.report = report
 
 
 def _unreadable_key() -> ValidationFailed:
@@ -59,9 +105,9 @@ def _unreadable_key() -> ValidationFailed:
     )
 
 
-def _prepare(
-    context: AppContext, environment_name: str, change: OAuth2Input, if_match: str | None
-) -> _Prepared:
+def prepare_oauth2(
+    context: AppContext, environment_name: str, change: OAuth2Input, if_match: str | None = None
+) -> PreparedChange:
     """Run the static checks on the change merged with the stored settings."""
     with context.database.read() as session:
         environment = environments.get_environment(session, environment_name)
@@ -82,7 +128,7 @@ def _prepare(
             )
         except SealingError:
             raise _unreadable_key() from None
-        return _Prepared(
+        return PreparedChange(
             environment.name,
             values,
             secret,
@@ -90,7 +136,7 @@ def _prepare(
         )
 
 
-def _verify(context: AppContext, prepared: _Prepared) -> VerificationReport:
+def _verify(context: AppContext, prepared: PreparedChange) -> VerificationReport:
     request = VerificationRequest(
         authority=prepared.values.authority,
         entra=prepared.values.entra,
@@ -113,7 +159,7 @@ def _proposed(values: OAuth2Values, secret: str) -> dict[str, Any]:
 
 
 def _record_rejection(
-    context: AppContext, actor: Actor, prepared: _Prepared, report: VerificationReport
+    context: AppContext, actor: Actor, prepared: PreparedChange, report: VerificationReport
 ) -> None:
     with context.database.write() as session:
         environment = environments.get_environment(session, prepared.environment_name)
@@ -135,6 +181,45 @@ def _record_rejection(
     )
 
 
+def _sign_in_values(settings: SsoSettings | SsoVersion) -> str | None:
+    """Return the fingerprint of the stored values that decide sign-in, or None in mode None."""
+    if settings.mode != SsoMode.OAUTH2.value:
+        return None
+    return staging.values_fingerprint(
+        settings.authority, settings.client_id, settings.key_fingerprint, settings.allowed_tenants
+    )
+
+
+def _is_untested(context: AppContext, prepared: PreparedChange) -> bool:
+    """Tell whether the values change how sign-in works and no test sign-in passed with them."""
+    with context.database.read() as session:
+        environment = environments.get_environment(session, prepared.environment_name)
+        stored = service.get_settings(session, environment)
+        if _sign_in_values(stored) == prepared.values_fingerprint:
+            return False
+        found = staging.find_passed_test(
+            session, environment, prepared.values_fingerprint, context.now()
+        )
+        return found is None
+
+
+def _guard_oauth2_save(
+    context: AppContext,
+    session: Session,
+    environment: Environment,
+    stored: SsoSettings,
+    prepared: PreparedChange,
+    report: VerificationReport,
+) -> None:
+    if _sign_in_values(stored) == prepared.values_fingerprint:
+        return
+    proven = report.passed or (
+        staging.find_passed_test(session, environment, prepared.values_fingerprint, context.now())
+        is not None
+    )
+    guard.check_oauth2_change(session, environment, proven=proven, action="saving them")
+
+
 def update_oauth2(
     context: AppContext,
     environment_name: str,
@@ -143,17 +228,28 @@ def update_oauth2(
     actor: Actor,
     if_match: str | None,
     skip_verification: bool,
+    require_tested: bool = False,
 ) -> SavedChange:
-    """Check, verify and save a PUT; with `skip_verification` failed checks become warnings."""
-    prepared = _prepare(context, environment_name, change, if_match)
+    """Check, verify and save a PUT; with `skip_verification` failed checks become warnings.
+
+    With `require_tested`, values that change how sign-in works raise `UntestedSettings` after
+    verification unless a test sign-in passed with them. The administration pages use this to
+    ask for a confirmation.
+    """
+    prepared = prepare_oauth2(context, environment_name, change, if_match)
     report = _verify(context, prepared)
     if not report.passed and not skip_verification:
         _record_rejection(context, actor, prepared, report)
-        raise ValidationFailed(report.failures())
+        raise VerificationFailed(report)
+    if require_tested and _is_untested(context, prepared):
+        raise UntestedSettings(prepared, report)
 
     now = context.now()
     with context.database.write() as session:
         environment = environments.get_environment(session, prepared.environment_name)
+        stored = service.get_settings(session, environment, lock=True)
+        service.check_if_match(stored, if_match)
+        _guard_oauth2_save(context, session, environment, stored, prepared, report)
         settings, changed = service.save_oauth2(
             session,
             environment,
@@ -172,6 +268,56 @@ def update_oauth2(
     return SavedChange(view, etag, changed, prepared.values.notices, report, warnings)
 
 
+def disable_oauth2(
+    context: AppContext, environment_name: str, *, actor: Actor, if_match: str | None
+) -> SettingsChange:
+    """Switch to mode None, unless no active administrator could sign in with a password."""
+    now = context.now()
+    with context.database.write() as session:
+        environment = environments.get_environment(session, environment_name)
+        stored = service.get_settings(session, environment, lock=True)
+        service.check_if_match(stored, if_match)
+        before = stored.version
+        if stored.mode != SsoMode.NONE.value:
+            guard.check_switch_to_none(session, environment)
+        settings = service.disable_oauth2(
+            session, environment, actor=actor, now=now, if_match=if_match
+        )
+        return _settings_change(context, settings, environment, settings.version != before)
+
+
+def restore_version(
+    context: AppContext,
+    environment_name: str,
+    number: int,
+    *,
+    actor: Actor,
+    if_match: str | None,
+) -> SettingsChange:
+    """Make an earlier version current again, unless that would lock every administrator out."""
+    now = context.now()
+    with context.database.write() as session:
+        environment = environments.get_environment(session, environment_name)
+        stored = service.get_settings(session, environment, lock=True)
+        service.check_if_match(stored, if_match)
+        source = history.get_version(session, environment, number)
+        if _sign_in_values(source) != _sign_in_values(stored):
+            guard.check_restore(session, environment, source, stored, now)
+        settings, changed = history.restore_version(
+            session, environment, number, actor=actor, now=now, if_match=if_match
+        )
+        return _settings_change(context, settings, environment, changed)
+
+
+def _settings_change(
+    context: AppContext, settings: SsoSettings, environment: Environment, changed: bool
+) -> SettingsChange:
+    view = service.settings_view(
+        settings, environment, context.settings.public_url, context.now().date()
+    )
+    return SettingsChange(view, service.etag(settings), changed, settings.version)
+
+
 def verify_oauth2(
     context: AppContext, environment_name: str, change: OAuth2Input | None
 ) -> VerificationReport:
@@ -181,7 +327,7 @@ def verify_oauth2(
     (saved before a check existed) are reported as failed checks instead.
     """
     if change is not None:
-        return _verify(context, _prepare(context, environment_name, change, None))
+        return _verify(context, prepare_oauth2(context, environment_name, change, None))
 
     with context.database.read() as session:
         environment = environments.get_environment(session, environment_name)
@@ -206,4 +352,4 @@ def verify_oauth2(
             )
         except ValidationFailed as failed:
             return report_for_invalid_settings(stored.authority or "", redirect_uri, failed.results)
-    return _verify(context, _prepare(context, environment_name, OAuth2Input(), None))
+    return _verify(context, prepare_oauth2(context, environment_name, OAuth2Input(), None))

@@ -32,6 +32,7 @@ from hatchway.security import ratelimit
 from hatchway.security.sealing import SealingError
 from hatchway.sso import service as sso
 from hatchway.web import csrf
+from hatchway.web.admin.sso_test_result import finish_test_sign_in
 from hatchway.web.common import (
     PageEnvironment,
     environment_path,
@@ -168,9 +169,18 @@ def sign_in(request: Request, environment_name: str) -> Response:
         return _failure_page(request, environment.name, error, 502)
 
     response = RedirectResponse(url, status_code=302)
+    set_attempt_cookie(response, context, environment.name, attempt)
+    logger.info("signin.redirected environment=%s", environment.name)
+    return response
+
+
+def set_attempt_cookie(
+    response: Response, context: AppContext, environment_name: str, attempt: SignInAttempt
+) -> None:
+    """Keep the attempt sealed in a cookie of its own until the identity provider's callback."""
     sealed = context.keyring.seal(
         json.dumps(
-            {**attempt.as_dict(), "e": environment.name, "t": int(context.now().timestamp())}
+            {**attempt.as_dict(), "e": environment_name, "t": int(context.now().timestamp())}
         )
     )
     response.set_cookie(
@@ -180,10 +190,8 @@ def sign_in(request: Request, environment_name: str) -> Response:
         httponly=True,
         samesite="lax",
         secure=context.settings.secure_cookies,
-        path=_attempt_cookie_path(context, environment.name),
+        path=_attempt_cookie_path(context, environment_name),
     )
-    logger.info("signin.redirected environment=%s", environment.name)
-    return response
 
 
 def _unreadable_key_error() -> SignInError:
@@ -243,6 +251,12 @@ def handle_authority_response(request: Request, environment_name: str) -> Respon
     state = request.query_params.get("state")
     cookie_name = attempt_cookie_name(state) if state else None
 
+    test_attempt = _test_attempt(context, request, environment.name, state)
+    if test_attempt is not None:
+        response = finish_test_sign_in(request, environment, test_attempt)
+        _forget_attempt(response, context, environment.name, cookie_name)
+        return response
+
     try:
         if request.query_params.get("error"):
             raise _provider_refusal(request)
@@ -260,15 +274,33 @@ def handle_authority_response(request: Request, environment_name: str) -> Respon
     except SealingError:
         response = _failure_page(request, environment.name, _unreadable_key_error(), 503)
 
-    if cookie_name is not None:
-        response.delete_cookie(
-            cookie_name,
-            httponly=True,
-            samesite="lax",
-            secure=context.settings.secure_cookies,
-            path=_attempt_cookie_path(context, environment.name),
-        )
+    _forget_attempt(response, context, environment.name, cookie_name)
     return response
+
+
+def _test_attempt(
+    context: AppContext, request: Request, environment_name: str, state: str | None
+) -> SignInAttempt | None:
+    """Return the attempt when it is a test sign-in from the SSO page, else None."""
+    try:
+        attempt = _read_attempt(context, request, environment_name, state)
+    except SignInError:
+        return None
+    return attempt if attempt.test_run_id is not None else None
+
+
+def _forget_attempt(
+    response: Response, context: AppContext, environment_name: str, cookie_name: str | None
+) -> None:
+    if cookie_name is None:
+        return
+    response.delete_cookie(
+        cookie_name,
+        httponly=True,
+        samesite="lax",
+        secure=context.settings.secure_cookies,
+        path=_attempt_cookie_path(context, environment_name),
+    )
 
 
 def _finish(

@@ -1,0 +1,307 @@
+"""The single sign-on page: verify, test, save and restore SSO settings in the browser.
+
+Routes (every POST checks the CSRF token):
+    GET  /{env}/AdminPage/SingleSignOn                          settings, form, history
+    POST /{env}/AdminPage/SingleSignOn                          save (mode None or OAuth2)
+    POST /{env}/AdminPage/SingleSignOn/Verify                   run the checks, save nothing
+    POST /{env}/AdminPage/SingleSignOn/TestSignIn               test sign-in (sso_test_start.py)
+    POST /{env}/AdminPage/SingleSignOn/History/{n}/Restore      make version n current again
+
+Every change goes through `hatchway.sso.operations`, as the Provisioning API's do, so both
+verify the same way and both refuse changes that would lock every administrator out.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from hatchway.context import get_context
+from hatchway.errors import NotFound, PreconditionFailed, ValidationFailed, ValidationResult
+from hatchway.sso import operations
+from hatchway.sso.operations import UntestedSettings, VerificationFailed
+from hatchway.web.admin import sso_test_start
+from hatchway.web.admin.access import AdminVisit, admin_visit, csrf_ok
+from hatchway.web.admin.sso_form import (
+    EXPIRED_FORM,
+    SsoForm,
+    keep_key,
+    oauth2_input,
+    staged_key,
+)
+from hatchway.web.admin.sso_view import PageState, page_values, verification_heading
+from hatchway.web.rendering import render
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+router.include_router(sso_test_start.router)
+
+PAGE = "/{environment_name}/AdminPage/SingleSignOn"
+
+
+def _page(
+    request: Request, visit: AdminVisit, state: PageState, status_code: int = 200
+) -> Response:
+    return render(
+        request, "admin/sso.html", page_values(request, visit, state), status_code=status_code
+    )
+
+
+def _stale(stale: PreconditionFailed, form: SsoForm | None = None) -> PageState:
+    current = stale.current.strip('"')
+    message = (
+        f"The single sign-on settings changed while you edited them (now version {current}), "
+        "so nothing was saved. Review the current settings and the version history, then "
+        "try again."
+    )
+    # The form shown again is based on the current version, which the message asks to review.
+    shown = {**form.shown(), "based_on_version": ""} if form is not None else None
+    return PageState(form=shown, errors=[ValidationResult((), message)])
+
+
+@router.get(PAGE)
+def sso_page(request: Request, environment_name: str) -> Response:
+    visit = admin_visit(request, environment_name)
+    if isinstance(visit, Response):
+        return visit
+    return _page(request, visit, PageState())
+
+
+async def _read_form(request: Request) -> SsoForm:
+    return SsoForm.read(await request.form())
+
+
+# Verify
+
+
+@router.post(f"{PAGE}/Verify")
+async def verify(request: Request, environment_name: str) -> Response:
+    form = await _read_form(request)
+    return await run_in_threadpool(_verify, request, environment_name, form)
+
+
+def _verify(request: Request, environment_name: str, form: SsoForm) -> Response:
+    visit = admin_visit(request, environment_name)
+    if isinstance(visit, Response):
+        return visit
+    if not csrf_ok(request, form.csrf_token):
+        return _page(request, visit, PageState(form=form.shown(), errors=[_expired()]), 403)
+
+    context = get_context(request)
+    try:
+        key = staged_key(request, visit, form)
+        report = operations.verify_oauth2(context, visit.environment.name, oauth2_input(form, key))
+    except ValidationFailed as failed:
+        return _page(request, visit, PageState(form=form.shown(), errors=failed.results), 400)
+
+    logger.info(
+        "admin.sso.verified environment=%s user=%d passed=%s",
+        visit.environment.name,
+        visit.user_id,
+        report.passed,
+    )
+    state = PageState(
+        form=form.shown(),
+        draft_id=keep_key(request, visit, key),
+        notices=list(report.notices),
+        verification=report,
+        verification_heading=verification_heading(report),
+    )
+    return _page(request, visit, state)
+
+
+def _expired() -> ValidationResult:
+    return ValidationResult((), EXPIRED_FORM)
+
+
+# Save
+
+
+@router.post(PAGE)
+async def save(request: Request, environment_name: str) -> Response:
+    form = await _read_form(request)
+    return await run_in_threadpool(_save, request, environment_name, form)
+
+
+def _save(request: Request, environment_name: str, form: SsoForm) -> Response:
+    visit = admin_visit(request, environment_name)
+    if isinstance(visit, Response):
+        return visit
+    if not csrf_ok(request, form.csrf_token):
+        return _page(request, visit, PageState(form=form.shown(), errors=[_expired()]), 403)
+    if form.mode == "None":
+        return _switch_to_none(request, visit, form)
+    return _save_oauth2(request, visit, form)
+
+
+def _switch_to_none(request: Request, visit: AdminVisit, form: SsoForm) -> Response:
+    context = get_context(request)
+    try:
+        change = operations.disable_oauth2(
+            context, visit.environment.name, actor=visit.actor(request), if_match=form.if_match()
+        )
+    except PreconditionFailed as stale:
+        return _page(request, visit, _stale(stale, form), 412)
+    except ValidationFailed as failed:
+        return _page(request, visit, PageState(form=form.shown(), errors=failed.results), 400)
+
+    logger.info(
+        "admin.sso.disabled environment=%s user=%d version=%d changed=%s",
+        visit.environment.name,
+        visit.user_id,
+        change.version,
+        change.changed,
+    )
+    if change.changed:
+        message = (
+            "Single sign-on is off (mode None): everyone signs in with a password. The previous "
+            "settings stay in the version history."
+        )
+    elif form.has_oauth2_values():
+        message = (
+            "Nothing changed: single sign-on was already off (mode None). To use the values you "
+            "entered, choose mode OAuth2 and save again."
+        )
+    else:
+        message = "Nothing changed: single sign-on was already off (mode None)."
+    return _page(request, visit, PageState(message=message))
+
+
+def _save_oauth2(request: Request, visit: AdminVisit, form: SsoForm) -> Response:
+    context = get_context(request)
+    key = None
+    try:
+        key = staged_key(request, visit, form)
+        saved = operations.update_oauth2(
+            context,
+            visit.environment.name,
+            oauth2_input(form, key),
+            actor=visit.actor(request),
+            if_match=form.if_match(),
+            skip_verification=form.skip_verification,
+            require_tested=not form.confirm_untested,
+        )
+    except UntestedSettings as untested:
+        assert key is not None
+        return _confirmation(request, visit, form, keep_key(request, visit, key), untested)
+    except VerificationFailed as failed:
+        assert key is not None
+        state = PageState(
+            form=form.shown(),
+            draft_id=keep_key(request, visit, key),
+            errors=failed.results,
+            verification=failed.report,
+            verification_heading=verification_heading(failed.report),
+        )
+        return _page(request, visit, state, 400)
+    except PreconditionFailed as stale:
+        state = _stale(stale, form)
+        if key is not None:
+            state.draft_id = keep_key(request, visit, key)
+        return _page(request, visit, state, 412)
+    except ValidationFailed as failed:
+        state = PageState(form=form.shown(), errors=failed.results)
+        if key is not None:
+            state.draft_id = keep_key(request, visit, key, failed.results)
+        return _page(request, visit, state, 400)
+
+    logger.info(
+        "admin.sso.saved environment=%s user=%d version=%s changed=%s emergency=%s",
+        visit.environment.name,
+        visit.user_id,
+        saved.view["Version"],
+        saved.changed,
+        visit.is_emergency,
+    )
+    message = (
+        f"Saved as version {saved.view['Version']}. Sign-in now uses these settings."
+        if saved.changed
+        else "Nothing changed: the values equal the stored ones."
+    )
+    return _page(
+        request,
+        visit,
+        PageState(message=message, notices=list(saved.notices), warnings=list(saved.warnings)),
+    )
+
+
+def _confirmation(
+    request: Request,
+    visit: AdminVisit,
+    form: SsoForm,
+    draft_id: int | None,
+    untested: UntestedSettings,
+) -> Response:
+    """Ask whether to save values that have not passed a test sign-in, naming the ways back in."""
+    state = PageState(
+        form=form.shown(),
+        draft_id=draft_id,
+        verification=untested.report,
+        verification_heading=verification_heading(untested.report),
+    )
+    values = page_values(request, visit, state)
+    values.update(
+        {
+            "title": "Save without a test sign-in?",
+            "based_on_version": form.based_on_version,
+            "key_is_new": form.key != "" or form.draft_id is not None,
+            "prepared": untested.prepared,
+        }
+    )
+    return render(request, "admin/sso_confirm.html", values)
+
+
+# Restore
+
+
+@router.post(f"{PAGE}/History/{{version}}/Restore")
+async def restore(request: Request, environment_name: str, version: str) -> Response:
+    form = await _read_form(request)
+    return await run_in_threadpool(_restore, request, environment_name, version, form)
+
+
+def _restore(request: Request, environment_name: str, version: str, form: SsoForm) -> Response:
+    visit = admin_visit(request, environment_name)
+    if isinstance(visit, Response):
+        return visit
+    if not csrf_ok(request, form.csrf_token):
+        return _page(request, visit, PageState(errors=[_expired()]), 403)
+    if not version.isdigit() or len(version) > 9:
+        error = ValidationResult((), f"Version {version!r} is not a version number.")
+        return _page(request, visit, PageState(errors=[error]), 404)
+
+    context = get_context(request)
+    number = int(version)
+    try:
+        change = operations.restore_version(
+            context,
+            visit.environment.name,
+            number,
+            actor=visit.actor(request),
+            if_match=form.if_match(),
+        )
+    except PreconditionFailed as stale:
+        return _page(request, visit, _stale(stale), 412)
+    except NotFound:
+        error = ValidationResult((), f"Version {number} does not exist; pick one from the list.")
+        return _page(request, visit, PageState(errors=[error]), 404)
+    except ValidationFailed as failed:
+        return _page(request, visit, PageState(errors=failed.results), 400)
+
+    logger.info(
+        "admin.sso.restored environment=%s user=%d version=%d restored_from=%d",
+        visit.environment.name,
+        visit.user_id,
+        change.version,
+        number,
+    )
+    message = (
+        f"Restored version {number} as version {change.version}. Sign-in now uses these settings."
+        if change.changed
+        else f"Nothing changed: version {number} has the current values."
+    )
+    return _page(request, visit, PageState(message=message))

@@ -1,0 +1,153 @@
+"""The single sign-on page's contents: settings, history, test sign-ins and the ways back in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+
+from hatchway.context import get_context
+from hatchway.db.models import Environment
+from hatchway.environments import service as environments
+from hatchway.errors import ValidationResult
+from hatchway.sso import guard, history, staging
+from hatchway.sso import service as sso
+from hatchway.sso.checks import VerificationReport
+from hatchway.web.admin.access import AdminVisit
+from hatchway.web.common import environment_path
+
+CHANGE_LABELS = {
+    "Mode": "Mode",
+    "Authority": "Authority",
+    "ClientId": "Client ID",
+    "KeyFingerprint": "Key",
+    "KeyExpiresOn": "Key expiry",
+    "AllowedTenants": "Allowed tenants",
+}
+
+
+@dataclass
+class PageState:
+    """The outcome of an action that the page reports, and the form to show again."""
+
+    form: dict[str, str] | None = None
+    draft_id: int | None = None
+    errors: list[ValidationResult] = field(default_factory=list)
+    notices: list[ValidationResult] = field(default_factory=list)
+    warnings: list[ValidationResult] = field(default_factory=list)
+    message: str | None = None
+    verification: VerificationReport | None = None
+    verification_heading: str | None = None
+
+
+def _shown(name: str, value: Any) -> str:
+    """Show a setting's value; text is quoted so that stray whitespace shows, dates are not."""
+    if value is None or value == "" or value == []:
+        return "not set"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if name == "KeyExpiresOn" or not isinstance(value, str):
+        return str(value)
+    return repr(value)
+
+
+def describe_changes(changes: dict[str, Any]) -> list[str]:
+    """Describe each changed setting of a version in words, the Key by its fingerprint only."""
+    lines = []
+    for name, change in changes.items():
+        label = CHANGE_LABELS.get(name, name)
+        before, after = change.get("From"), change.get("To")
+        if name == "KeyFingerprint":
+            if after is None:
+                lines.append("Key removed")
+            elif before is None:
+                lines.append(f"Key set (fingerprint {after})")
+            else:
+                lines.append(f"Key replaced (fingerprint {before} → {after})")
+            continue
+        lines.append(f"{label}: {_shown(name, before)} → {_shown(name, after)}")
+    return lines
+
+
+def _history(session: Session, environment: Environment) -> list[dict[str, Any]]:
+    current = sso.get_settings(session, environment)
+    entries = []
+    for version in history.list_versions(session, environment):
+        view = history.version_view(version, current)
+        view["ChangeLines"] = describe_changes(view["Changes"])
+        entries.append(view)
+    return entries
+
+
+def _group_errors(errors: list[ValidationResult]) -> tuple[dict[str, list[str]], list[str]]:
+    by_field: dict[str, list[str]] = {}
+    general: list[str] = []
+    for error in errors:
+        if error.member_names:
+            by_field.setdefault(error.member_names[0], []).append(error.message)
+        else:
+            general.append(error.message)
+    return by_field, general
+
+
+def page_values(request: Request, visit: AdminVisit, state: PageState) -> dict[str, Any]:
+    """Return the template values of the single sign-on page."""
+    context = get_context(request)
+    now = context.now()
+    with context.database.read() as session:
+        environment = environments.get_environment(session, visit.environment.name)
+        settings = sso.get_settings(session, environment)
+        view = sso.settings_view(settings, environment, context.settings.public_url, now.date())
+        entries = _history(session, environment)
+        tests = staging.recent_tests(session, environment, now)
+        ways_in = guard.ways_in(session, environment)
+        for test in tests:
+            session.expunge(test)
+
+    form = state.form
+    if form is None:
+        expires = view["KeyExpiresOn"]
+        form = {
+            "based_on_version": str(view["Version"]),
+            "mode": view["Mode"],
+            "authority": view["Authority"] or "",
+            "client_id": view["ClientId"] or "",
+            "key_expires_on": expires.isoformat() if expires else "",
+            "skip_verification": "",
+        }
+    field_errors, general_errors = _group_errors(state.errors)
+    return {
+        "title": "Single sign-on",
+        "environment_name": visit.environment.name,
+        "visit": visit,
+        "session_ends": visit.session_expires_at.strftime("%H:%M UTC"),
+        "sso": view,
+        "form": form,
+        "draft_id": state.draft_id,
+        "field_errors": field_errors,
+        "general_errors": general_errors,
+        "notices": [notice.message for notice in state.notices],
+        "warnings": [warning.message for warning in state.warnings],
+        "saved_message": state.message,
+        "verification": state.verification,
+        "verification_heading": state.verification_heading,
+        "history": entries,
+        "tests": tests,
+        "ways_in": ways_in,
+        "local_sign_in": environment_path(context, visit.environment.name, "SignIn?local=1"),
+        "emergency_request": environment_path(
+            context, visit.environment.name, "AdminPage/RequestEmergencyAdminAccess"
+        ),
+        "page_path": environment_path(context, visit.environment.name, "AdminPage/SingleSignOn"),
+        "draft_minutes": int(staging.STAGED_LIFETIME.total_seconds() // 60),
+    }
+
+
+def verification_heading(report: VerificationReport) -> str:
+    if report.passed:
+        return "Verification passed: every check passed."
+    failed = report.failed_names()
+    noun = "check" if len(failed) == 1 else "checks"
+    return f"Verification failed: {len(failed)} {noun} failed ({', '.join(failed)})."

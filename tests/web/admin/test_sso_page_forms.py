@@ -1,0 +1,625 @@
+"""The single sign-on page's forms, submitted as a browser without JavaScript does.
+
+Verification runs against the real oidc-provider, with a client registered for the in-process
+redirect URI; test sign-ins, which need a browser, are in test_sso_page_browser.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from hatchway.context import AppContext
+from hatchway.db.models import AuditRecord, SsoStagedSettings, SsoVersion
+from tests.support.accounts import (
+    ADMIN_EMAIL,
+    add_user,
+    create_environment,
+    csrf_token,
+    redeem,
+)
+from tests.support.idp import OidcProvider, RegisteredClient
+from tests.support.ports import free_port
+from tests.web.admin.sso_forms import (
+    IN_PROCESS_REDIRECT_URI,
+    SSO_PAGE,
+    hidden_value,
+    sign_in,
+    stored_settings,
+    submit,
+)
+
+CANARY_KEY = "canary-key-value-5d1e"
+OTHER_ADMIN = "second@contoso.test"
+
+
+@pytest.fixture
+def administrator(api: TestClient, client: TestClient) -> None:
+    create_environment(api)
+    sign_in(client)
+
+
+@pytest.fixture
+def registered(oidc_provider: OidcProvider) -> RegisteredClient:
+    return oidc_provider.register_client([IN_PROCESS_REDIRECT_URI])
+
+
+@pytest.fixture
+def values(oidc_provider: OidcProvider, registered: RegisteredClient) -> dict[str, str]:
+    """Form fields for the registered client, with its right Key."""
+    return {
+        "authority": oidc_provider.issuer,
+        "client_id": registered.client_id,
+        "key": registered.client_secret,
+    }
+
+
+def save_confirmed(client: TestClient, **fields: str) -> None:
+    response = submit(client, confirm_untested="1", **fields)
+    assert response.status_code == 200, response.text
+    assert 'id="saved-message"' in response.text
+
+
+# The page
+
+
+def test_page_shows_redirect_uri_and_mode(administrator: None, client: TestClient) -> None:
+    page = client.get(SSO_PAGE)
+
+    assert page.status_code == 200
+    assert f'<code id="redirect-uri">{IN_PROCESS_REDIRECT_URI}</code>' in page.text
+    assert '<dd id="sso-mode">None</dd>' in page.text
+    assert '<input type="radio" id="mode-none" name="mode" value="None" checked>' in page.text
+
+
+def test_copy_button_waits_for_script(administrator: None, client: TestClient) -> None:
+    page = client.get(SSO_PAGE)
+
+    assert 'data-copy-target="redirect-uri"' in page.text
+    assert 'data-copy-status="copy-status" hidden>Copy redirect URI</button>' in page.text
+    assert '<script src="/static/copy.js" defer></script>' in page.text
+    assert "<script>" not in page.text
+
+
+def test_every_input_has_a_label(administrator: None, client: TestClient) -> None:
+    page = client.get(SSO_PAGE).text
+
+    for input_id in ("mode-oauth2", "mode-none", "authority", "client_id", "key"):
+        assert f'<label for="{input_id}">' in page
+    assert '<label for="key_expires_on">' in page
+    assert '<label for="skip_verification">' in page
+
+
+def test_anonymous_visitor_is_sent_to_sign_in(api: TestClient, client: TestClient) -> None:
+    create_environment(api)
+
+    response = client.get(SSO_PAGE)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/contoso/SignIn?return_to={SSO_PAGE}"
+
+
+@pytest.mark.parametrize("action", ["", "/Verify", "/TestSignIn", "/History/1/Restore"])
+def test_non_administrator_gets_403(
+    api: TestClient, client: TestClient, context: AppContext, action: str
+) -> None:
+    create_environment(api)
+    add_user(api, "contoso", "user@contoso.test", is_administrator=False)
+    sign_in(client, "user@contoso.test")
+    token = csrf_token(client.get("/contoso/SignIn?local=1").text)
+
+    response = client.post(
+        SSO_PAGE + action,
+        data={"csrf_token": token, "mode": "None", "authority": "https://idp.test"},
+    )
+
+    assert response.status_code == 403
+    assert "Administrators only" in response.text
+    assert stored_settings(context).version == 0
+
+
+# Save
+
+
+def test_untested_save_asks_for_confirmation(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    response = submit(client, **values)
+
+    assert response.status_code == 200
+    assert "Save without a test sign-in?" in response.text
+    assert "Verification passed: every check passed." in response.text
+    assert "Ada Admin (admin@contoso.test)" in response.text
+    assert 'href="/contoso/AdminPage/RequestEmergencyAdminAccess"' in response.text
+    assert 'href="/contoso/SignIn?local=1"' in response.text
+    assert values["key"] not in response.text
+    assert stored_settings(context).version == 0
+
+
+def test_confirmation_saves_the_typed_key(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    confirmation = submit(client, **values)
+    assert hidden_value(confirmation.text, "draft") is not None
+
+    response = submit(
+        client,
+        page=confirmation.text,
+        authority=values["authority"],
+        client_id=values["client_id"],
+        confirm_untested="1",
+    )
+
+    assert response.status_code == 200
+    assert "Saved as version 1. Sign-in now uses these settings." in response.text
+    stored = stored_settings(context)
+    assert (stored.mode, stored.authority, stored.client_id) == (
+        "OAuth2",
+        values["authority"],
+        values["client_id"],
+    )
+    assert context.keyring.unseal(stored.key_sealed or "") == values["key"]
+
+
+def test_save_after_confirmation_is_audited(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    save_confirmed(client, **values)
+
+    with context.database.read() as session:
+        record = session.scalars(
+            select(AuditRecord).where(AuditRecord.action == "sso.update")
+        ).one()
+    assert (record.actor_type, record.actor) == ("Administrator", ADMIN_EMAIL)
+    assert record.detail == "verified before saving"
+    assert values["key"] not in f"{record.before} {record.after} {record.detail}"
+
+
+def test_expiry_only_change_needs_no_confirmation(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    save_confirmed(client, **values)
+
+    response = submit(
+        client,
+        authority=values["authority"],
+        client_id=values["client_id"],
+        key_expires_on="2030-01-31",
+    )
+
+    assert "Saved as version 2." in response.text
+    assert str(stored_settings(context).key_expires_on) == "2030-01-31"
+
+
+def test_wrong_key_shows_failed_check(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    response = submit(client, **{**values, "key": CANARY_KEY})
+
+    assert response.status_code == 400
+    assert "Verification failed: 1 check failed (ClientCredentials)." in response.text
+    assert 'data-check="ClientCredentials" data-outcome="Failed"' in response.text
+    assert 'id="client_id-error"' in response.text
+    assert CANARY_KEY not in response.text
+    assert stored_settings(context).version == 0
+
+
+def test_wrong_key_is_kept_for_the_next_try(
+    administrator: None, client: TestClient, values: dict[str, str]
+) -> None:
+    response = submit(client, **{**values, "key": CANARY_KEY})
+
+    assert hidden_value(response.text, "draft") is not None
+    assert "The Key you entered is kept with this form" in response.text
+
+
+def test_skip_verification_saves_with_warning(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    response = submit(
+        client,
+        **{**values, "key": CANARY_KEY},
+        skip_verification="1",
+        confirm_untested="1",
+    )
+
+    assert response.status_code == 200
+    assert "Saved as version 1." in response.text
+    assert (
+        "Saved although a check failed: The token endpoint rejected the Client ID or the Key"
+        in response.text
+    )
+    with context.database.read() as session:
+        version = session.scalars(select(SsoVersion)).one()
+    assert version.verification_skipped is True
+
+
+def test_key_is_never_shown(
+    administrator: None, client: TestClient, values: dict[str, str]
+) -> None:
+    save_confirmed(client, **values)
+
+    page = client.get(SSO_PAGE)
+
+    assert values["key"] not in page.text
+    assert '<input id="key" name="key" type="password" value=""' in page.text
+    assert "A Key is stored. Leave this field empty to keep it." in page.text
+
+
+def test_empty_key_keeps_stored_key(
+    administrator: None,
+    client: TestClient,
+    context: AppContext,
+    oidc_provider: OidcProvider,
+    values: dict[str, str],
+) -> None:
+    save_confirmed(client, **values)
+    other = oidc_provider.register_client([IN_PROCESS_REDIRECT_URI])
+
+    response = submit(
+        client,
+        authority=values["authority"],
+        client_id=other.client_id,
+        skip_verification="1",
+        confirm_untested="1",
+    )
+
+    assert "Saved as version 2." in response.text
+    assert context.keyring.unseal(stored_settings(context).key_sealed or "") == values["key"]
+
+
+def test_trimmed_key_is_noted_without_echo(
+    administrator: None, client: TestClient, values: dict[str, str]
+) -> None:
+    response = submit(client, **{**values, "key": f"  {values['key']}\n"}, confirm_untested="1")
+
+    assert "Key started or ended with line breaks, now trimmed." in response.text
+    assert values["key"] not in response.text
+
+
+def test_invalid_authority_is_shown_at_field(
+    administrator: None, client: TestClient, context: AppContext
+) -> None:
+    response = submit(
+        client, authority="http://login.example.test/tenant", client_id="app", key=CANARY_KEY
+    )
+
+    assert response.status_code == 400
+    assert 'id="authority-error"' in response.text
+    assert "uses http; identity providers must be reached over https" in response.text
+    assert 'value="http://login.example.test/tenant"' in response.text
+    assert stored_settings(context).version == 0
+
+
+def test_missing_key_is_shown_at_field(
+    administrator: None, client: TestClient, values: dict[str, str]
+) -> None:
+    response = submit(client, authority=values["authority"], client_id=values["client_id"])
+
+    assert response.status_code == 400
+    assert 'id="key-error"' in response.text
+    assert "Key is missing" in response.text
+
+
+def test_invalid_expiry_date_is_refused(
+    administrator: None, client: TestClient, values: dict[str, str]
+) -> None:
+    response = submit(client, **values, key_expires_on="31.12.2027")
+
+    assert response.status_code == 400
+    assert "KeyExpiresOn &#39;31.12.2027&#39; is not a date" in response.text
+
+
+def test_stale_form_is_refused(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    old_page = client.get(SSO_PAGE).text
+    save_confirmed(client, **values)
+
+    response = submit(client, page=old_page, mode="None")
+
+    assert response.status_code == 412
+    assert "changed while you edited them (now version 1)" in response.text
+    assert stored_settings(context).mode == "OAuth2"
+
+
+def test_stale_form_is_refused_after_verify(
+    administrator: None,
+    client: TestClient,
+    context: AppContext,
+    api: TestClient,
+    values: dict[str, str],
+) -> None:
+    old_page = client.get(SSO_PAGE).text
+    verified = submit(client, "/Verify", page=old_page, **values)
+    saved = api.put(
+        "/contoso/SingleSignOnSettings/OAuth2",
+        json={"Authority": values["authority"], "ClientId": "other", "Key": values["key"]},
+        params={"verify": "false"},
+    )
+    assert saved.status_code == 200, saved.text
+
+    response = submit(
+        client,
+        page=verified.text,
+        authority=values["authority"],
+        client_id=values["client_id"],
+        confirm_untested="1",
+    )
+
+    assert response.status_code == 412
+    assert stored_settings(context).client_id == "other"
+
+
+def test_draft_of_another_administrator_is_ignored(
+    api: TestClient,
+    client: TestClient,
+    context: AppContext,
+    values: dict[str, str],
+) -> None:
+    create_environment(api)
+    add_user(api, "contoso", OTHER_ADMIN, is_administrator=True)
+    sign_in(client)
+    draft = hidden_value(submit(client, "/Verify", **values).text, "draft")
+    assert draft is not None
+    sign_in(client, OTHER_ADMIN)
+
+    response = submit(
+        client,
+        authority=values["authority"],
+        client_id=values["client_id"],
+        draft=draft,
+        confirm_untested="1",
+    )
+
+    assert response.status_code == 400
+    assert "The Key you entered earlier is no longer kept with this form" in response.text
+    assert stored_settings(context).version == 0
+
+
+# Verify
+
+
+def test_verify_passes_with_right_key(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    response = submit(client, "/Verify", **values)
+
+    assert response.status_code == 200
+    assert "Verification passed: every check passed." in response.text
+    for check in ("Authority", "KeyFormat", "Discovery", "Jwks", "ClientCredentials"):
+        assert f'data-check="{check}" data-outcome="Passed"' in response.text
+    assert stored_settings(context).version == 0
+
+
+def test_verify_keeps_key_for_save(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    verified = submit(client, "/Verify", **values)
+
+    response = submit(
+        client,
+        page=verified.text,
+        authority=values["authority"],
+        client_id=values["client_id"],
+        confirm_untested="1",
+    )
+
+    assert "Saved as version 1." in response.text
+    assert context.keyring.unseal(stored_settings(context).key_sealed or "") == values["key"]
+
+
+def test_verify_without_csrf_is_refused(
+    administrator: None, client: TestClient, values: dict[str, str]
+) -> None:
+    response = client.post(f"{SSO_PAGE}/Verify", data=values)
+
+    assert response.status_code == 403
+    assert "The form has expired" in response.text
+    assert "Verification passed" not in response.text
+
+
+# Mode None and the last way in
+
+
+def test_switch_to_mode_none(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    save_confirmed(client, **values)
+
+    response = submit(client, mode="None")
+
+    assert response.status_code == 200
+    assert "Single sign-on is off (mode None)" in response.text
+    assert stored_settings(context).mode == "None"
+    assert stored_settings(context).key_sealed is None
+
+
+def test_mode_none_with_values_explains_no_change(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    response = submit(client, mode="None", **values)
+
+    assert response.status_code == 200
+    assert "To use the values you entered, choose mode OAuth2 and save again." in response.text
+    assert stored_settings(context).version == 0
+
+
+def test_switch_to_none_needs_password_administrator(
+    api: TestClient,
+    client: TestClient,
+    context: AppContext,
+    values: dict[str, str],
+) -> None:
+    assert api.post("/Environment/contoso/").status_code == 200
+    add_user(api, "contoso", ADMIN_EMAIL, is_administrator=True, password=None)
+    saved = api.put(
+        "/contoso/SingleSignOnSettings/OAuth2",
+        json={
+            "Authority": values["authority"],
+            "ClientId": values["client_id"],
+            "Key": values["key"],
+        },
+    )
+    assert saved.status_code == 200, saved.text
+    url = api.post(
+        "/contoso/EmergencyAccess", json={"EmailAddress": ADMIN_EMAIL, "Delivery": "Response"}
+    ).json()["Url"]
+    redeem(client, url)
+
+    response = submit(client, mode="None")
+
+    assert response.status_code == 400
+    assert (
+        "No active administrator of &#39;contoso&#39; has a password, so switching to mode None "
+        "would lock everyone out; give an administrator a password first (Users page or the "
+        "Provisioning API), or keep single sign-on." in response.text
+    )
+    assert 'id="mode-error"' in response.text
+    assert stored_settings(context).mode == "OAuth2"
+
+
+# Restore
+
+
+def test_restore_earlier_version(
+    administrator: None,
+    client: TestClient,
+    context: AppContext,
+    oidc_provider: OidcProvider,
+    values: dict[str, str],
+) -> None:
+    save_confirmed(client, **values)
+    submit(client, mode="None")
+    page = client.get(SSO_PAGE).text
+    assert 'action="/contoso/AdminPage/SingleSignOn/History/1/Restore"' in page
+    assert 'action="/contoso/AdminPage/SingleSignOn/History/2/Restore"' not in page
+
+    response = client.post(
+        f"{SSO_PAGE}/History/1/Restore",
+        data={"csrf_token": csrf_token(page), "based_on_version": "2"},
+    )
+
+    assert response.status_code == 200
+    assert "Restored version 1 as version 3." in response.text
+    stored = stored_settings(context)
+    assert (stored.mode, stored.version) == ("OAuth2", 3)
+    assert context.keyring.unseal(stored.key_sealed or "") == values["key"]
+
+
+def test_restore_without_csrf_is_refused(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    save_confirmed(client, **values)
+    submit(client, mode="None")
+
+    response = client.post(f"{SSO_PAGE}/History/1/Restore", data={"based_on_version": "2"})
+
+    assert response.status_code == 403
+    assert stored_settings(context).mode == "None"
+
+
+def test_restore_unknown_version_is_404(administrator: None, client: TestClient) -> None:
+    page = client.get(SSO_PAGE).text
+
+    response = client.post(f"{SSO_PAGE}/History/7/Restore", data={"csrf_token": csrf_token(page)})
+
+    assert response.status_code == 404
+    assert "Version 7 does not exist" in response.text
+
+
+def test_restore_is_post_only(administrator: None, client: TestClient) -> None:
+    response = client.get(f"{SSO_PAGE}/History/1/Restore")
+
+    assert response.status_code == 405
+
+
+def test_history_describes_changes(
+    administrator: None, client: TestClient, values: dict[str, str]
+) -> None:
+    save_confirmed(client, **values, key_expires_on="2030-01-31")
+
+    page = client.get(SSO_PAGE).text
+
+    assert f"Authority: not set → &#39;{values['authority']}&#39;" in page
+    assert "Mode: &#39;None&#39; → &#39;OAuth2&#39;" in page
+    assert "Key set (fingerprint " in page
+    assert "Key expiry: not set → 2030-01-31" in page
+    assert 'admin@contoso.test <span class="hint">(Administrator' in page
+
+
+# Test sign-in (start only; the browser tests follow it to the end)
+
+
+def test_test_sign_in_redirects_to_provider(
+    administrator: None,
+    client: TestClient,
+    context: AppContext,
+    oidc_provider: OidcProvider,
+    values: dict[str, str],
+) -> None:
+    response = submit(client, "/TestSignIn", **values)
+
+    assert response.status_code == 303
+    assert response.headers["location"].startswith(f"{oidc_provider.issuer}/auth?")
+    assert "hatchway_signin_" in response.headers["set-cookie"]
+    assert values["key"] not in response.headers["set-cookie"]
+    with context.database.read() as session:
+        run = session.scalars(select(SsoStagedSettings)).one()
+    assert (run.purpose, run.outcome, run.client_id) == ("test", "pending", values["client_id"])
+    assert stored_settings(context).version == 0
+
+
+def test_test_sign_in_without_csrf_is_refused(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    response = client.post(f"{SSO_PAGE}/TestSignIn", data=values)
+
+    assert response.status_code == 403
+    assert "Test sign-in not started: The form has expired" in response.text
+    with context.database.read() as session:
+        assert session.scalars(select(SsoStagedSettings)).first() is None
+
+
+def test_test_sign_in_with_invalid_values_says_why(administrator: None, client: TestClient) -> None:
+    response = submit(client, "/TestSignIn", authority="ftp://idp.test", client_id="app", key="x")
+
+    assert response.status_code == 400
+    assert "Test sign-in not started: Authority &#39;ftp://idp.test&#39;" in response.text
+    assert "The saved single sign-on settings were not changed" in response.text
+
+
+def test_test_sign_in_with_unreachable_provider_says_why(
+    administrator: None, client: TestClient, context: AppContext
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+
+    response = submit(client, "/TestSignIn", authority=closed, client_id="app", key=CANARY_KEY)
+
+    assert response.status_code == 502
+    assert "Test sign-in failed: The identity provider could not be reached" in response.text
+    with context.database.read() as session:
+        run = session.scalars(select(SsoStagedSettings)).one()
+    assert (run.outcome, run.key_sealed) == ("failed", None)
+
+
+# Emergency sessions
+
+
+def test_emergency_session_save_is_audited_as_such(
+    api: TestClient, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    create_environment(api)
+    url = api.post(
+        "/contoso/EmergencyAccess", json={"EmailAddress": ADMIN_EMAIL, "Delivery": "Response"}
+    ).json()["Url"]
+    redeem(client, url)
+
+    save_confirmed(client, **values)
+
+    with context.database.read() as session:
+        record = session.scalars(
+            select(AuditRecord).where(AuditRecord.action == "sso.update")
+        ).one()
+    assert record.actor_type == "EmergencySession"
