@@ -28,9 +28,9 @@ from hatchway.security.ssrf import OutboundPolicy
 from hatchway.web import signin, workspace
 from hatchway.web.admin import audit_log as admin_audit_log
 from hatchway.web.admin import overview as admin_overview
+from hatchway.web.admin import sso as admin_sso
 from hatchway.web.admin import user_actions as admin_user_actions
 from hatchway.web.admin import users as admin_users
-from hatchway.web.admin import sso as admin_sso
 from hatchway.web.paths import PagePathMiddleware
 from hatchway.web.rendering import STATIC_DIR, message_page
 
