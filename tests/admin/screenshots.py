@@ -29,6 +29,7 @@ ENVIRONMENT = "contoso"
 # The file name of each page's screenshot and its path below /contoso/AdminPage/.
 PAGES = {
     "admin-overview.png": "",
+    "admin-sso.png": "SingleSignOn",
     "admin-users.png": "Users",
     "admin-audit-log.png": "AuditLog?limit=8",
     "admin-emergency-access.png": "EmergencyAccess",
@@ -71,6 +72,16 @@ def populate(server: LiveServer, sink: SmtpSink) -> None:
             },
         )
         settings.raise_for_status()
+        # A second version, so that the history shows what changed and offers a Restore.
+        renewed = api.put(
+            f"/{ENVIRONMENT}/SingleSignOnSettings/OAuth2",
+            params={"verify": "false"},
+            json={
+                "Key": "renewed-screenshot-client-secret",
+                "KeyExpiresOn": (date.today() + timedelta(days=21)).isoformat(),
+            },
+        )
+        renewed.raise_for_status()
         deactivated = api.put(
             f"/{ENVIRONMENT}/User/{user_ids[DEACTIVATED]}", json={"IsActive": False}
         )

@@ -127,7 +127,7 @@ def test_verify_shows_failed_then_passed_check(
     )
     expect(page.locator("#key-hint")).to_contain_text("The Key you entered is kept with this form")
     assert settings_of(api)["Version"] == 0
-    save_screenshot(page, "admin-sso.png")
+    save_screenshot(page, "admin-sso-verify.png")
 
 
 # Test sign-in
