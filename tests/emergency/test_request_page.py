@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from hatchway.config import Settings
 from hatchway.context import AppContext
 from hatchway.db.models import AuditRecord, EmergencyRequest, OutboxMessage
 from hatchway.emergency import service
+from hatchway.emergency.pages import REQUEST_ANSWER_FLOOR_SECONDS
 from hatchway.mail.worker import OutboxWorker
 from hatchway.security import ratelimit
 from tests.support.accounts import (
@@ -66,6 +68,19 @@ def test_answer_is_same_for_every_address(client: TestClient, environment: str) 
     assert administrator == user == stranger
     assert administrator[0] == 200
     assert "Check your e-mail" in administrator[1]
+
+
+def test_answer_takes_at_least_the_floor_for_every_address(
+    client: TestClient, environment: str
+) -> None:
+    durations = {}
+    for email in (ADMIN_EMAIL, "nobody@contoso.test"):
+        form = client.get(PAGE)
+        started = time.monotonic()
+        client.post(PAGE, data={"email": email, "csrf_token": csrf_token(form.text)})
+        durations[email] = time.monotonic() - started
+
+    assert min(durations.values()) >= REQUEST_ANSWER_FLOOR_SECONDS
 
 
 def test_administrator_gets_working_link(
