@@ -99,6 +99,7 @@ def test_sign_in_request_carries_pkce_state_and_nonce(
     assert len(query["code_challenge"][0]) == 43
     assert len(query["state"][0]) >= 43
     assert len(query["nonce"][0]) >= 43
+    assert "prompt" not in query  # a session at the provider signs people in without a form
     assert query["redirect_uri"] == [
         f"{live_server.url}/{environment}/OAuth2/HandleAuthorityResponse"
     ]

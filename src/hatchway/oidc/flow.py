@@ -135,9 +135,18 @@ def _metadata(directory: ProviderDirectory, authority: str) -> ProviderMetadata:
 
 
 def start_sign_in(
-    directory: ProviderDirectory, client: ClientConfiguration, return_to: str, sso_version: int
+    directory: ProviderDirectory,
+    client: ClientConfiguration,
+    return_to: str,
+    sso_version: int,
+    *,
+    prompt: str | None = None,
 ) -> tuple[str, SignInAttempt]:
-    """Return the authorization URL to redirect to and the attempt to keep until the callback."""
+    """Return the authorization URL to redirect to and the attempt to keep until the callback.
+
+    `prompt` is OpenID Connect's prompt parameter; "login" makes the provider ask for the
+    credentials even when the browser already has a session there.
+    """
     metadata = _metadata(directory, client.authority)
     attempt = SignInAttempt(
         state=secrets.token_urlsafe(32),
@@ -146,20 +155,20 @@ def start_sign_in(
         return_to=return_to,
         sso_version=sso_version,
     )
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": client.client_id,
-            "redirect_uri": client.redirect_uri,
-            "scope": SCOPES,
-            "state": attempt.state,
-            "nonce": attempt.nonce,
-            "code_challenge": _code_challenge(attempt.code_verifier),
-            "code_challenge_method": "S256",
-            "response_mode": "query",
-        },
-        quote_via=quote,
-    )
+    parameters = {
+        "response_type": "code",
+        "client_id": client.client_id,
+        "redirect_uri": client.redirect_uri,
+        "scope": SCOPES,
+        "state": attempt.state,
+        "nonce": attempt.nonce,
+        "code_challenge": _code_challenge(attempt.code_verifier),
+        "code_challenge_method": "S256",
+        "response_mode": "query",
+    }
+    if prompt is not None:
+        parameters["prompt"] = prompt
+    query = urlencode(parameters, quote_via=quote)
     separator = "&" if "?" in metadata.authorization_endpoint else "?"
     return f"{metadata.authorization_endpoint}{separator}{query}", attempt
 

@@ -563,6 +563,7 @@ def test_test_sign_in_redirects_to_provider(
 
     assert response.status_code == 303
     assert response.headers["location"].startswith(f"{oidc_provider.issuer}/auth?")
+    assert "&prompt=login" in response.headers["location"]
     assert "hatchway_signin_" in response.headers["set-cookie"]
     assert values["key"] not in response.headers["set-cookie"]
     with context.database.read() as session:
