@@ -187,6 +187,46 @@ def test_put_with_only_key_keeps_authority_and_client(
     assert response.json()["KeyUpdatedOn"] != configured["KeyUpdatedOn"]
 
 
+def test_put_of_same_key_keeps_its_expiry_date(api: TestClient, configured: dict[str, Any]) -> None:
+    api.put(PUT_PATH, json={"KeyExpiresOn": "2030-07-31"}).raise_for_status()
+
+    response = api.put(PUT_PATH, json={"Key": KEY})
+
+    assert response.status_code == 200
+    assert response.json()["KeyExpiresOn"] == "2030-07-31"
+    assert response.json()["Notices"] == []
+
+
+def test_put_of_new_key_clears_old_expiry_date_and_says_so(
+    api: TestClient, configured: dict[str, Any]
+) -> None:
+    api.put(PUT_PATH, json={"KeyExpiresOn": "2030-07-31"}).raise_for_status()
+
+    response = api.put(PUT_PATH, json={"Key": "a-new-key-value"})
+
+    assert response.status_code == 200
+    assert response.json()["KeyExpiresOn"] is None
+    assert response.json()["Notices"] == [
+        {
+            "MemberNames": ["KeyExpiresOn"],
+            "ErrorMessage": "KeyExpiresOn 2030-07-31 belonged to the Key that this one replaces, "
+            "so it was cleared and no expiry reminders will be sent; send KeyExpiresOn with the "
+            "new Key to have them.",
+        }
+    ]
+
+
+def test_put_of_new_key_with_expiry_date_keeps_sent_date(
+    api: TestClient, configured: dict[str, Any]
+) -> None:
+    api.put(PUT_PATH, json={"KeyExpiresOn": "2030-07-31"}).raise_for_status()
+
+    response = api.put(PUT_PATH, json={"Key": "a-new-key-value", "KeyExpiresOn": "2031-01-31"})
+
+    assert response.json()["KeyExpiresOn"] == "2031-01-31"
+    assert response.json()["Notices"] == []
+
+
 def test_put_without_key_and_none_stored_is_400(api: TestClient, environment: str) -> None:
     response = api.put(PUT_PATH, json={"Authority": AUTHORITY, "ClientId": CLIENT_ID})
 

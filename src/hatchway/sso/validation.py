@@ -12,6 +12,7 @@ from datetime import date
 
 from hatchway.db.models import SsoSettings
 from hatchway.errors import ValidationFailed, ValidationResult
+from hatchway.security.tokens import fingerprint
 from hatchway.sso.authority import (
     EntraAuthority,
     TenantKind,
@@ -100,6 +101,17 @@ GUID_KEY_NOTICE = (
 )
 
 
+def _expiry_kept(stored: SsoSettings, key: str | None) -> tuple[date | None, date | None]:
+    """Return the expiry date to keep when none is sent, and the stored date that a new Key drops.
+
+    The date describes one client secret: it stays while the Key stays (not sent, or sent
+    again unchanged) and goes with a different Key.
+    """
+    if key is None or fingerprint(key) == stored.key_fingerprint:
+        return stored.key_expires_on, None
+    return None, stored.key_expires_on
+
+
 def check_oauth2_input(
     change: OAuth2Input,
     stored: SsoSettings,
@@ -176,11 +188,18 @@ def check_oauth2_input(
             )
         )
 
-    expires = (
-        change.key_expires_on
-        if change.key_expires_on is not None
-        else (stored.key_expires_on if key is None else None)
-    )
+    expires = change.key_expires_on
+    if expires is None:
+        expires, cleared = _expiry_kept(stored, key)
+        if cleared is not None:
+            notices.append(
+                ValidationResult(
+                    ("KeyExpiresOn",),
+                    f"KeyExpiresOn {cleared.isoformat()} belonged to the Key that this one "
+                    "replaces, so it was cleared and no expiry reminders will be sent; send "
+                    "KeyExpiresOn with the new Key to have them.",
+                )
+            )
     if expires is not None and today is not None and expires < today:
         notices.append(
             ValidationResult(
