@@ -14,6 +14,8 @@ from hatchway.config import Settings
 from hatchway.context import AppContext
 from hatchway.db.models import AuditRecord, EmergencyRequest
 from tests.support.accounts import ADMIN_EMAIL, add_user, create_environment, redeem
+from tests.support.hatchway import PROVISIONING_KEY
+from tests.support.server_process import HatchwayProcess, serve_environment
 
 URL_PATTERN = re.compile(
     r"^http://127\.0\.0\.1/contoso/AdminPage/EmergencyAccess\?token=\S+$", re.M
@@ -114,9 +116,33 @@ def test_missing_public_url_is_pointed_out(api: TestClient, settings: Settings) 
     )
 
     assert result.exit_code == 0
-    assert "HATCHWAY_PUBLIC_URL is not set, so the link uses http://127.0.0.1:8000" in (
-        result.stderr
+    assert "so the link uses http://127.0.0.1:8000, the default address" in result.stderr
+
+
+def test_link_names_address_that_serve_listened_on(api: TestClient, settings: Settings) -> None:
+    create_environment(api)
+    server = HatchwayProcess(
+        serve_environment(
+            settings.data_dir,
+            settings.resolved_database_url,
+            PROVISIONING_KEY,
+            ",".join(settings.sealing_keys),
+        )
     )
+    del server.environment["HATCHWAY_PUBLIC_URL"]
+    server.start()
+    server.stop()
+
+    result = run_command(
+        settings, "--environment", "contoso", "--email", ADMIN_EMAIL, public_url=False
+    )
+
+    assert result.exit_code == 0, result.output
+    assert f"{server.url}/contoso/AdminPage/EmergencyAccess?token=" in result.stdout
+    assert (
+        f"so the link uses {server.url}, the address 'hatchway serve' last listened on (from "
+        f"{settings.data_dir / 'served-at'})"
+    ) in result.stderr
 
 
 @pytest.mark.parametrize("missing", ["--environment", "--email"])

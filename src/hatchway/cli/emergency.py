@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import socket
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -15,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from hatchway.audit.service import Actor, ActorType
+from hatchway.cli.served_at import served_url
 from hatchway.config import ConfigurationError, Settings, load_settings
 from hatchway.db.engine import Database, create_database_engine
 from hatchway.db.types import utcnow
@@ -60,9 +62,15 @@ def emergency_link(
         typer.echo(f"Configuration error: {error}", err=True)
         raise typer.Exit(2) from None
     if not settings.public_url_configured:
+        recorded = served_url(settings)
+        if recorded is not None:
+            settings = replace(settings, public_url=recorded[0])
+            source = f"the address 'hatchway serve' last listened on (from {recorded[1]})"
+        else:
+            source = "the default address"
         typer.echo(
-            f"Note: HATCHWAY_PUBLIC_URL is not set, so the link uses {settings.public_url}; "
-            "set it to the address users open if that differs.",
+            f"Note: HATCHWAY_PUBLIC_URL is not set, so the link uses {settings.public_url}, "
+            f"{source}; set HATCHWAY_PUBLIC_URL to the address users open if that differs.",
             err=True,
         )
 

@@ -16,6 +16,7 @@ from hatchway.cli.emergency import emergency_link
 from hatchway.cli.emergency_commands import emergency_app
 from hatchway.cli.env_commands import env_app
 from hatchway.cli.provisioning_key import provisioning_key_app
+from hatchway.cli.served_at import record_served_url
 from hatchway.cli.sso_commands import sso_app
 from hatchway.cli.user_commands import user_app
 from hatchway.config import ConfigurationError, Settings, load_settings
@@ -91,6 +92,7 @@ def serve(
         display_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
         os.environ["HATCHWAY_PUBLIC_URL"] = f"http://{display_host}:{port}"
         settings = _settings()
+        record_served_url(settings)
     configure_logging(settings.log_level)
     engine = create_database_engine(settings.resolved_database_url)
     upgrade_database(engine)
