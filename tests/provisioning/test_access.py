@@ -94,6 +94,21 @@ def test_key_with_surrounding_spaces_is_accepted(anonymous: TestClient) -> None:
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize("wrapped", ["{{{}}}", '"{}"', "'{}'", "{{ {} }}"])
+def test_key_in_braces_or_quotes_is_accepted(anonymous: TestClient, wrapped: str) -> None:
+    presented = wrapped.format(PROVISIONING_KEY.lower())
+
+    response = anonymous.get("/Environment/", headers={"ProvisioningKey": presented})
+
+    assert response.status_code == 200
+
+
+def test_key_with_one_brace_is_refused(anonymous: TestClient) -> None:
+    response = anonymous.get("/Environment/", headers={"ProvisioningKey": "{" + PROVISIONING_KEY})
+
+    assert response.status_code == 403
+
+
 def test_requested_with_header_is_accepted(api: TestClient) -> None:
     response = api.post("/Environment/contoso/", headers={"X-Requested-With": "XMLHttpRequest"})
 

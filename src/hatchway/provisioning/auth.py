@@ -38,8 +38,16 @@ def generate_provisioning_key() -> str:
 
 
 def normalize_provisioning_key(key: str) -> str:
-    """Trim the key and, when it is GUID-shaped, ignore its letter case, as GUIDs do."""
+    """Trim the key and, when it is GUID-shaped, ignore its letter case, as GUIDs do.
+
+    A GUID in braces (`{...}`, as Windows writes them) or in straight quotes, as scripts
+    sometimes send a header value, counts as the GUID itself.
+    """
     key = key.strip()
+    for opening, closing in (("{", "}"), ('"', '"'), ("'", "'")):
+        inner = key[1:-1].strip()
+        if key[:1] == opening and key[-1:] == closing and _GUID.match(inner):
+            key = inner
     return key.upper() if _GUID.match(key) else key
 
 
