@@ -137,6 +137,7 @@ def test_unverified_put_refused_without_password_administrator(
 
     message = assert_validation(response, "Mode")
     assert message == OAUTH2_REFUSAL
+    assert_validation(response, "Key", "AADSTS7000215")
     assert api.get("/contoso/SingleSignOnSettings").json()["Version"] == 1
 
 

@@ -217,7 +217,11 @@ def _guard_oauth2_save(
         staging.find_passed_test(session, environment, prepared.values_fingerprint, context.now())
         is not None
     )
-    guard.check_oauth2_change(session, environment, proven=proven, action="saving them")
+    try:
+        guard.check_oauth2_change(session, environment, proven=proven, action="saving them")
+    except ValidationFailed as refused:
+        # The failed checks follow the refusal, so the answer says what to correct.
+        raise ValidationFailed([*refused.results, *report.failures()]) from None
 
 
 def update_oauth2(
