@@ -152,6 +152,7 @@ def test_failures_over_limit_get_429(anonymous: TestClient) -> None:
     assert "missing or wrong Provisioning Key" in message
     retry_after = int(response.headers["Retry-After"])
     assert 0 < retry_after <= PROVISIONING_KEY_FAILURES.window_seconds
+    assert message.endswith(f" Try again in {retry_after} seconds.")
 
 
 def test_failures_below_limit_still_get_403(anonymous: TestClient) -> None:

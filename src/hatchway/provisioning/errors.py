@@ -108,7 +108,9 @@ async def _on_conflict(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_rate_limited(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RateLimited)
-    return problem_response(429, "TooManyRequests", str(exc), {"Retry-After": str(exc.retry_after)})
+    seconds = "1 second" if exc.retry_after == 1 else f"{exc.retry_after} seconds"
+    message = f"{exc} Try again in {seconds}."
+    return problem_response(429, "TooManyRequests", message, {"Retry-After": str(exc.retry_after)})
 
 
 async def _on_access_denied(request: Request, exc: Exception) -> JSONResponse:
