@@ -128,7 +128,7 @@ def restore_version(
     audit.record(
         session,
         actor,
-        "sso.restore",
+        audit.AuditAction.SSO_RESTORE,
         environment.name,
         now=now,
         environment=environment,
