@@ -152,6 +152,20 @@ def test_metrics_labels_unknown_paths_unmatched(client: TestClient, api: TestCli
     assert "abc123" not in client.get("/metrics").text
 
 
+def test_metrics_labels_openapi_route(client: TestClient) -> None:
+    labels = {"route": "/openapi.json", "method": "GET", "status": "200"}
+    unmatched = {"route": "unmatched", "method": "GET", "status": "200"}
+    before = sample(client, "hatchway_provisioning_requests_total", **labels)
+    unmatched_before = sample(client, "hatchway_provisioning_requests_total", **unmatched)
+
+    response = client.get("/Provisioning/openapi.json")
+
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "Hatchway Provisioning API"
+    assert sample(client, "hatchway_provisioning_requests_total", **labels) == before + 1
+    assert sample(client, "hatchway_provisioning_requests_total", **unmatched) == unmatched_before
+
+
 def test_metrics_counts_failed_sign_in_by_reason(client: TestClient, environment: str) -> None:
     labels = {"kind": "sso", "outcome": "attempt_unknown"}
     before = sample(client, "hatchway_sign_ins_total", **labels)
