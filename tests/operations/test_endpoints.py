@@ -56,6 +56,29 @@ def test_healthz_answers_ok(client: TestClient) -> None:
     assert response.json() == {"Status": "ok"}
 
 
+@pytest.mark.parametrize(
+    ("path", "canonical"),
+    [
+        ("/healthz/", "/healthz"),
+        ("/HEALTHZ", "/healthz"),
+        ("/Healthz/", "/healthz"),
+        ("/readyz/", "/readyz"),
+        ("/READYZ", "/readyz"),
+        ("/metrics/", "/metrics"),
+        ("/Metrics", "/metrics"),
+    ],
+)
+def test_operations_path_variants_answer(client: TestClient, path: str, canonical: str) -> None:
+    response = client.get(path)
+    expected = client.get(canonical)
+
+    assert response.status_code == 200
+    assert "location" not in response.headers
+    assert response.headers["content-type"] == expected.headers["content-type"]
+    if canonical != "/metrics":
+        assert response.json() == expected.json()
+
+
 def test_readyz_reports_current_revision(client: TestClient) -> None:
     response = client.get("/readyz")
 
