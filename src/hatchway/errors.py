@@ -45,8 +45,13 @@ class ValidationFailed(HatchwayError):
 
 
 class NotFound(HatchwayError):
-    def __init__(self, kind: str, identifier: str, hint: str | None = None) -> None:
-        super().__init__(f"{kind} '{identifier}' was not found." + (f" {hint}" if hint else ""))
+    """`kind` names the error code ('{kind}NotFound'); `message` replaces the default sentence."""
+
+    def __init__(
+        self, kind: str, identifier: str, hint: str | None = None, *, message: str | None = None
+    ) -> None:
+        default = f"{kind} '{identifier}' was not found." + (f" {hint}" if hint else "")
+        super().__init__(message or default)
         self.kind = kind
         self.identifier = identifier
 

@@ -26,6 +26,12 @@ router = APIRouter(include_in_schema=False)
 
 NO_STORE = {"Cache-Control": "no-store"}
 
+HEALTHZ = "/healthz"
+READYZ = "/readyz"
+METRICS = "/metrics"
+# Probes and scrapers reach these in any letter case and with a trailing slash, never redirected.
+PATHS = frozenset({HEALTHZ, READYZ, METRICS})
+
 
 @functools.lru_cache(maxsize=8)
 def _expected_revision(engine: Engine) -> str | None:
@@ -33,12 +39,12 @@ def _expected_revision(engine: Engine) -> str | None:
     return head_revision(engine)
 
 
-@router.get("/healthz")
+@router.get(HEALTHZ)
 async def healthz() -> JSONResponse:
     return JSONResponse({"Status": "ok"}, headers=NO_STORE)
 
 
-@router.get("/readyz")
+@router.get(READYZ)
 def readyz(request: Request) -> JSONResponse:
     context = get_context(request)
     expected = _expected_revision(context.database.engine)
@@ -65,7 +71,7 @@ def _not_ready(reason: str) -> JSONResponse:
     )
 
 
-@router.get("/metrics")
+@router.get(METRICS)
 def metrics_endpoint(request: Request) -> Response:
     context = get_context(request)
     body = metrics.render(

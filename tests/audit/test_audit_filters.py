@@ -19,10 +19,45 @@ def test_actor_filter_with_nul_finds_nothing(api: TestClient) -> None:
     assert response.json() == {"Records": [], "NextBefore": None}
 
 
-def test_action_filter_with_nul_finds_nothing(api: TestClient) -> None:
+def test_action_filter_with_nul_rejected(api: TestClient) -> None:
     create_environment(api)
 
     response = api.get("/contoso/AuditLog", params={"action": "user.\x00create"})
+
+    assert response.status_code == 400
+    [result] = response.json()
+    assert result["MemberNames"] == ["action"]
+    assert result["ErrorMessage"].startswith("Action 'user.\\x00create' is not an audit action")
+
+
+def test_unknown_action_rejected(api: TestClient) -> None:
+    create_environment(api)
+
+    response = api.get("/contoso/AuditLog", params={"action": "nope"})
+
+    assert response.status_code == 400
+    [result] = response.json()
+    assert result["MemberNames"] == ["action"]
+    message = result["ErrorMessage"]
+    assert message.startswith("Action 'nope' is not an audit action; use one of ")
+    for action in ("environment.create", "sso.update", "sso.restore", "user.create"):
+        assert action in message
+
+
+def test_action_filter_any_case(api: TestClient) -> None:
+    create_environment(api)
+
+    response = api.get("/contoso/AuditLog", params={"action": "Environment.Create"})
+
+    assert response.status_code == 200
+    records = response.json()["Records"]
+    assert [record["Action"] for record in records] == ["environment.create"]
+
+
+def test_known_action_without_records(api: TestClient) -> None:
+    create_environment(api)
+
+    response = api.get("/contoso/AuditLog", params={"action": "sso.restore"})
 
     assert response.status_code == 200
     assert response.json()["Records"] == []

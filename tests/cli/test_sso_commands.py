@@ -420,6 +420,22 @@ def test_sso_restore_unknown_version(stub: ProvisioningStub, stub_cli: HatchwayC
     assert "Error (HTTP 404, VersionNotFound): Version '9' was not found." in result.stderr
 
 
+@pytest.mark.stub_endpoint
+def test_sso_restore_missing_version_hint(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    message = (
+        "Version 9 of the single sign-on settings does not exist; GET "
+        "/Provisioning/contoso/SingleSignOnSettings/History lists the versions (1 to 2)."
+    )
+    problem = {"Error": "SingleSignOnSettingsVersionNotFound", "Message": message}
+    stub.answer("POST", f"{SETTINGS_PATH}/History/9/Restore", problem, status=404)
+
+    result = stub_cli.run("sso", "restore", "contoso", "9")
+
+    assert result.exit_code == 1
+    assert message in " ".join(result.stderr.split())
+    assert "'hatchway sso history ENVIRONMENT' lists the versions." in result.stderr
+
+
 # The same commands against Hatchway, once it serves the calls
 
 

@@ -56,6 +56,29 @@ def test_healthz_answers_ok(client: TestClient) -> None:
     assert response.json() == {"Status": "ok"}
 
 
+@pytest.mark.parametrize(
+    ("path", "canonical"),
+    [
+        ("/healthz/", "/healthz"),
+        ("/HEALTHZ", "/healthz"),
+        ("/Healthz/", "/healthz"),
+        ("/readyz/", "/readyz"),
+        ("/READYZ", "/readyz"),
+        ("/metrics/", "/metrics"),
+        ("/Metrics", "/metrics"),
+    ],
+)
+def test_operations_path_variants_answer(client: TestClient, path: str, canonical: str) -> None:
+    response = client.get(path)
+    expected = client.get(canonical)
+
+    assert response.status_code == 200
+    assert "location" not in response.headers
+    assert response.headers["content-type"] == expected.headers["content-type"]
+    if canonical != "/metrics":
+        assert response.json() == expected.json()
+
+
 def test_readyz_reports_current_revision(client: TestClient) -> None:
     response = client.get("/readyz")
 
@@ -150,6 +173,20 @@ def test_metrics_labels_unknown_paths_unmatched(client: TestClient, api: TestCli
 
     assert sample(client, "hatchway_provisioning_requests_total", **labels) == before + 1
     assert "abc123" not in client.get("/metrics").text
+
+
+def test_metrics_labels_openapi_route(client: TestClient) -> None:
+    labels = {"route": "/openapi.json", "method": "GET", "status": "200"}
+    unmatched = {"route": "unmatched", "method": "GET", "status": "200"}
+    before = sample(client, "hatchway_provisioning_requests_total", **labels)
+    unmatched_before = sample(client, "hatchway_provisioning_requests_total", **unmatched)
+
+    response = client.get("/Provisioning/openapi.json")
+
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "Hatchway Provisioning API"
+    assert sample(client, "hatchway_provisioning_requests_total", **labels) == before + 1
+    assert sample(client, "hatchway_provisioning_requests_total", **unmatched) == unmatched_before
 
 
 def test_metrics_counts_failed_sign_in_by_reason(client: TestClient, environment: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,6 +21,7 @@ from hatchway.context import AppContext
 from hatchway.security.ssrf import (
     MIB,
     OutboundError,
+    OutboundFailure,
     OutboundPolicy,
     ResponseTooLargeError,
     UnsafeDestinationError,
@@ -163,7 +165,7 @@ def test_one_internal_address_among_public_ones_refuses(connections: list[str]) 
 def test_public_address_connects_to_checked_address(connections: list[str]) -> None:
     policy = OutboundPolicy(resolver=resolving_to("20.190.160.1"))
 
-    with pytest.raises(OutboundError, match="ConnectError"):
+    with pytest.raises(OutboundError, match="the connection to port 443 failed"):
         _fetch(policy, "https://login.contoso.test/")
 
     assert connections == ["20.190.160.1:443"]
@@ -192,8 +194,9 @@ def test_unresolvable_host_is_outbound_error(connections: list[str]) -> None:
     def fail(host: str, port: int) -> list[str]:
         raise OSError(-2, "Name or service not known")
 
-    with pytest.raises(OutboundError, match="could not be resolved"):
-        _fetch(OutboundPolicy(resolver=fail), "https://login.contoso.test/")
+    with pytest.raises(OutboundError, match="could not be resolved") as raised:
+        _fetch(OutboundPolicy(resolver=fail), "https://idp.invalid/")
+    assert raised.value.failure is OutboundFailure.UNRESOLVED
     assert connections == []
 
 
@@ -270,8 +273,10 @@ def test_body_at_cap_is_read(loopback_server: LoopbackServer) -> None:
 def test_slow_server_times_out(loopback_server: LoopbackServer) -> None:
     loopback_server.replies["/slow"] = Reply(delay_seconds=5)
 
-    with pytest.raises(OutboundError, match="timed out"):
+    with pytest.raises(OutboundError, match=r"timed out after 0\.2 seconds") as raised:
         _fetch(_loopback_policy(timeout_seconds=0.2), loopback_server.url("/slow"))
+
+    assert raised.value.failure is OutboundFailure.READ_TIMEOUT
 
 
 def test_error_status_is_returned_with_json(loopback_server: LoopbackServer) -> None:
@@ -284,10 +289,43 @@ def test_error_status_is_returned_with_json(loopback_server: LoopbackServer) -> 
 
 
 def test_non_json_body_is_outbound_error(loopback_server: LoopbackServer) -> None:
-    loopback_server.replies["/html"] = Reply(body=b"<html>sign in</html>")
+    loopback_server.replies["/html"] = Reply(
+        body=b"<html>sign in</html>", headers={"Content-Type": "text/html"}
+    )
 
-    with pytest.raises(OutboundError, match=r"response \(HTTP 200\) is not JSON"):
+    with pytest.raises(OutboundError) as raised:
         _fetch(_loopback_policy(), loopback_server.url("/html"))
+
+    assert raised.value.reason == "the response (HTTP 200, Content-Type 'text/html') is not JSON"
+    assert raised.value.failure is OutboundFailure.NOT_JSON
+
+
+def test_error_status_without_json_is_returned(loopback_server: LoopbackServer) -> None:
+    loopback_server.replies["/missing"] = Reply(status=404, body=b"<html>not found</html>")
+
+    fetched = _fetch(_loopback_policy(), loopback_server.url("/missing"))
+
+    assert fetched.status_code == 404
+    assert fetched.document is None
+
+
+def test_closed_port_is_connection_refused() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as bound:
+        bound.bind(("127.0.0.1", 0))
+        port = bound.getsockname()[1]
+
+        with pytest.raises(OutboundError) as raised:
+            _fetch(_loopback_policy(), f"http://127.0.0.1:{port}/doc")
+
+    assert raised.value.reason == f"the connection to port {port} was refused"
+    assert raised.value.failure is OutboundFailure.CONNECTION_REFUSED
+
+
+def test_https_to_plain_http_port_is_tls_failure(loopback_server: LoopbackServer) -> None:
+    with pytest.raises(OutboundError, match="the TLS handshake failed") as raised:
+        _fetch(_loopback_policy(), f"https://127.0.0.1:{loopback_server.port}/doc")
+
+    assert raised.value.failure is OutboundFailure.TLS
 
 
 def test_context_client_follows_loopback_setting(

@@ -156,6 +156,40 @@ ACCEPTED = [
         None,
         None,
     ),
+    # A pasted discovery path is stripped for every provider, because Hatchway appends it.
+    Accepted(
+        "https://idp.example.com/realms/contoso/.well-known/openid-configuration",
+        "https://idp.example.com/realms/contoso",
+        None,
+        "'https://idp.example.com/realms/contoso/.well-known/openid-configuration' was saved as "
+        "'https://idp.example.com/realms/contoso'",
+    ),
+    Accepted(
+        "https://accounts.example.org/.well-known/openid-configuration/",
+        "https://accounts.example.org",
+        None,
+        "appends '/.well-known/openid-configuration' itself",
+    ),
+    Accepted(
+        "https://idp.example.com/.WELL-KNOWN/OpenID-Configuration",
+        "https://idp.example.com",
+        None,
+        "was saved as 'https://idp.example.com'",
+    ),
+    Accepted(
+        "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin/v2.0/"
+        ".well-known/openid-configuration",
+        "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin/v2.0",
+        None,
+        "was saved as",
+    ),
+    # Only a whole final discovery path is stripped.
+    Accepted(
+        "https://idp.example.com/.well-known/openid-configuration-v2",
+        "https://idp.example.com/.well-known/openid-configuration-v2",
+        None,
+        None,
+    ),
 ]
 
 

@@ -177,13 +177,24 @@ def test_restore_current_values_adds_no_version(api: TestClient, good_then_bad: 
 
 
 def test_restore_unknown_version(api: TestClient, good_then_bad: None) -> None:
-    response = restore(api, 9)
+    response = restore(api, 99)
 
     assert response.status_code == 404
     assert response.json() == {
         "Error": "SingleSignOnSettingsVersionNotFound",
-        "Message": "SingleSignOnSettingsVersion '9' was not found.",
+        "Message": "Version 99 of the single sign-on settings does not exist; GET "
+        "/Provisioning/contoso/SingleSignOnSettings/History lists the versions (1 to 2).",
     }
+
+
+def test_restore_without_versions(api: TestClient, environment: str) -> None:
+    response = restore(api, 1)
+
+    assert response.status_code == 404
+    assert response.json()["Message"] == (
+        "Version 1 of the single sign-on settings does not exist; the single sign-on settings "
+        "of environment 'contoso' have no versions yet."
+    )
 
 
 def test_restore_with_stale_if_match(

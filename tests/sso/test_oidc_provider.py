@@ -42,6 +42,22 @@ def test_put_verified_against_provider(
     assert "accepted the Client ID and the Key" in check(report, "ClientCredentials")["Message"]
 
 
+def test_put_strips_pasted_discovery_url(
+    api: TestClient, oidc_provider: OidcProvider, registered: RegisteredClient
+) -> None:
+    pasted = oidc_provider.issuer.rstrip("/") + "/.well-known/openid-configuration"
+    body = {"Authority": pasted, "ClientId": registered.client_id, "Key": registered.client_secret}
+
+    response = api.put(f"{SSO}/OAuth2", json=body)
+
+    assert response.status_code == 200, response.text
+    saved = response.json()
+    assert saved["Authority"] == oidc_provider.issuer.rstrip("/")
+    assert saved["Verification"]["Passed"] is True
+    notices = [item["ErrorMessage"] for item in saved["Notices"]]
+    assert f"Authority {pasted!r} was saved as {saved['Authority']!r}" in notices[0]
+
+
 def test_wrong_secret_rejected_by_provider(
     api: TestClient, oidc_provider: OidcProvider, registered: RegisteredClient
 ) -> None:

@@ -68,7 +68,9 @@ class AuditPageOut(ResponseBody):
     description=(
         "Records are newest first, `limit` at a time. Each holds the actor, the client address, "
         "the action, its target and the values before and after, with every secret redacted "
-        "(a Key shows only as KeyFingerprint). Filter by exact `action` or `actor`."
+        "(a Key shows only as KeyFingerprint). Filter by `action` (one of "
+        + ", ".join(sorted(service.AuditAction))
+        + ", in any letter case; another value is rejected with 400) or by exact `actor`."
     ),
 )
 def list_audit_records(
@@ -88,7 +90,7 @@ def list_audit_records(
             environment,
             limit=limit + 1,
             before_id=before,
-            action=action,
+            action=service.get_action(action) if action else None,
             actor=actor,
         )
     page = records[:limit]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from hatchway.db.models import AuditRecord, Environment
 from hatchway.db.types import unstorable_character
+from hatchway.errors import ValidationFailed
 from hatchway.security.redaction import redact
 
 
@@ -38,10 +39,32 @@ class Actor:
 SYSTEM_ACTOR = Actor(ActorType.SYSTEM, "hatchway")
 
 
+class AuditAction(enum.StrEnum):
+    """The kind of change an audit record describes; also the values of the `action` filter."""
+
+    EMERGENCY_DELIVERY = "emergency.delivery"
+    EMERGENCY_REDEEM = "emergency.redeem"
+    EMERGENCY_REQUEST = "emergency.request"
+    ENVIRONMENT_ACTIVATE = "environment.activate"
+    ENVIRONMENT_CREATE = "environment.create"
+    ENVIRONMENT_DEACTIVATE = "environment.deactivate"
+    ENVIRONMENT_DELETE = "environment.delete"
+    KEYS_ROTATE = "keys.rotate"
+    MAIL_DELIVERY = "mail.delivery"
+    SSO_DISABLE = "sso.disable"
+    SSO_KEY_EXPIRY_NOTICE = "sso.key_expiry_notice"
+    SSO_RESTORE = "sso.restore"
+    SSO_TEST_SIGN_IN = "sso.test_sign_in"
+    SSO_UPDATE = "sso.update"
+    USER_CREATE = "user.create"
+    USER_DELETE = "user.delete"
+    USER_UPDATE = "user.update"
+
+
 def record(
     session: Session,
     actor: Actor,
-    action: str,
+    action: AuditAction,
     target: str,
     *,
     now: datetime,
@@ -91,6 +114,25 @@ def list_records(
     if actor:
         query = query.where(AuditRecord.actor == actor)
     return list(session.scalars(query.order_by(AuditRecord.id.desc()).limit(limit)))
+
+
+def find_action(name: str) -> AuditAction | None:
+    """Return the audit action named `name` in any letter case, or None."""
+    try:
+        return AuditAction(name.strip().lower())
+    except ValueError:
+        return None
+
+
+def get_action(name: str) -> AuditAction:
+    """Return the audit action named `name`, or raise ValidationFailed listing every action."""
+    action = find_action(name)
+    if action is None:
+        known = ", ".join(sorted(AuditAction))
+        raise ValidationFailed.single(
+            "action", f"Action {name!r} is not an audit action; use one of {known}."
+        )
+    return action
 
 
 def list_actions(session: Session, environment: Environment) -> list[str]:

@@ -107,6 +107,8 @@ class Output:
             self.errors.print(
                 Text("This Hatchway server may be an older version that lacks this call.")
             )
+        if error.error == "SingleSignOnSettingsVersionNotFound":
+            self.errors.print(Text("'hatchway sso history ENVIRONMENT' lists the versions."))
         if error.retry_after is not None:
             self.errors.print(Text(f"Retry after {error.retry_after} seconds."))
 

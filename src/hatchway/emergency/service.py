@@ -185,7 +185,7 @@ def request_from_page(
         audit.record(
             session,
             actor,
-            "emergency.request",
+            audit.AuditAction.EMERGENCY_REQUEST,
             "(no active administrator)",
             now=now,
             environment=environment,
@@ -344,7 +344,7 @@ def _issue(
     audit.record(
         session,
         actor,
-        "emergency.request",
+        audit.AuditAction.EMERGENCY_REQUEST,
         user.email,
         now=now,
         environment=environment,
@@ -473,7 +473,7 @@ def redeem_link(
     audit.record(
         session,
         Actor(ActorType.EMERGENCY_SESSION, user.email, client_address),
-        "emergency.redeem",
+        audit.AuditAction.EMERGENCY_REDEEM,
         user.email,
         now=now,
         environment=environment,
@@ -505,7 +505,7 @@ def _audit_rejection(
     audit.record(
         session,
         Actor(ActorType.ANONYMOUS, "emergency link", client_address),
-        "emergency.redeem",
+        audit.AuditAction.EMERGENCY_REDEEM,
         described,
         now=now,
         environment=environment,

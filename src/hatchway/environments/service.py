@@ -188,7 +188,9 @@ def create_environment(
     session.add(environment)
     _flush_unique(session, "EnvironmentName", _environment_exists_message(name))
     session.add(SsoSettings(environment_id=environment.id, mode="None", version=0, updated_at=now))
-    audit.record(session, actor, "environment.create", name, now=now, environment=environment)
+    audit.record(
+        session, actor, audit.AuditAction.ENVIRONMENT_CREATE, name, now=now, environment=environment
+    )
 
     user = None
     if admin is not None:
@@ -196,7 +198,7 @@ def create_environment(
         audit.record(
             session,
             actor,
-            "user.create",
+            audit.AuditAction.USER_CREATE,
             user.email,
             now=now,
             environment=environment,
@@ -215,7 +217,11 @@ def set_environment_active(
     environment.updated_at = now
     if not active:
         _end_sessions(session, environment.id, None, now)
-    action = "environment.activate" if active else "environment.deactivate"
+    action = (
+        audit.AuditAction.ENVIRONMENT_ACTIVATE
+        if active
+        else audit.AuditAction.ENVIRONMENT_DEACTIVATE
+    )
     audit.record(
         session,
         actor,
@@ -232,7 +238,14 @@ def set_environment_active(
 def delete_environment(
     session: Session, environment: Environment, *, actor: Actor, now: datetime
 ) -> None:
-    audit.record(session, actor, "environment.delete", environment.name, now=now, environment=None)
+    audit.record(
+        session,
+        actor,
+        audit.AuditAction.ENVIRONMENT_DELETE,
+        environment.name,
+        now=now,
+        environment=None,
+    )
     session.delete(environment)
     logger.info("environment.deleted environment=%s", environment.name)
 
@@ -401,7 +414,7 @@ def create_user(
     audit.record(
         session,
         actor,
-        "user.create",
+        audit.AuditAction.USER_CREATE,
         user.email,
         now=now,
         environment=environment,
@@ -490,7 +503,7 @@ def update_user(
     audit.record(
         session,
         actor,
-        "user.update",
+        audit.AuditAction.USER_UPDATE,
         user.email,
         now=now,
         environment=environment,
@@ -524,7 +537,7 @@ def delete_user(
     audit.record(
         session,
         actor,
-        "user.delete",
+        audit.AuditAction.USER_DELETE,
         user.email,
         now=now,
         environment=environment,

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 # runs out only when its worker is gone.
 CLAIM_LEASE = timedelta(minutes=5)
 
-AUDIT_ACTIONS = {Purpose.EMERGENCY_LINK.value: "emergency.delivery"}
+AUDIT_ACTIONS = {Purpose.EMERGENCY_LINK.value: audit.AuditAction.EMERGENCY_DELIVERY}
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ def _settle(
     audit.record(
         session,
         SYSTEM_ACTOR,
-        AUDIT_ACTIONS.get(message.purpose, "mail.delivery"),
+        AUDIT_ACTIONS.get(message.purpose, audit.AuditAction.MAIL_DELIVERY),
         message.recipient,
         now=now,
         environment=environment,

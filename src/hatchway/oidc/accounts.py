@@ -140,7 +140,7 @@ def _create_user(
     audit.record(
         session,
         Actor(ActorType.SYSTEM, "single sign-on"),
-        "user.create",
+        audit.AuditAction.USER_CREATE,
         email,
         now=now,
         environment=environment,

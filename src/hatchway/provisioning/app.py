@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 
 from hatchway import __version__
 from hatchway.audit.api import router as audit_router
@@ -60,7 +61,8 @@ def create_provisioning_app(context: AppContext) -> FastAPI:
         version=__version__,
         docs_url=None,
         redoc_url=None,
-        openapi_url="/openapi.json",
+        # Served by a route of its own below, so that /metrics counts it under its path.
+        openapi_url=None,
         redirect_slashes=False,
     )
     app.state.context = context
@@ -80,4 +82,9 @@ def create_provisioning_app(context: AppContext) -> FastAPI:
         return cached
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_document() -> JSONResponse:
+        return JSONResponse(openapi())
+
     return app

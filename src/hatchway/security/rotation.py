@@ -76,7 +76,7 @@ def rotate_sealing_keys(database: Database, keyring: Keyring, actor: Actor) -> R
         audit.record(
             session,
             actor,
-            "keys.rotate",
+            audit.AuditAction.KEYS_ROTATE,
             "sealing keys",
             now=utcnow(),
             after={

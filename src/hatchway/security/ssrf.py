@@ -10,6 +10,7 @@ only is allowed, over http or https, for local testing.
 
 from __future__ import annotations
 
+import enum
 import functools
 import ipaddress
 import json
@@ -17,7 +18,7 @@ import logging
 import socket
 import ssl
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,21 +44,45 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 
 
+class OutboundFailure(enum.StrEnum):
+    """The cause of an `OutboundError`, so that callers can give advice for each cause."""
+
+    UNRESOLVED = "unresolved"
+    UNSAFE_DESTINATION = "unsafe_destination"
+    CONNECTION_REFUSED = "connection_refused"
+    CONNECTION_FAILED = "connection_failed"
+    CONNECT_TIMEOUT = "connect_timeout"
+    READ_TIMEOUT = "read_timeout"
+    TLS = "tls"
+    REDIRECT = "redirect"
+    TOO_LARGE = "too_large"
+    NOT_JSON = "not_json"
+    OTHER = "other"
+
+
 class OutboundError(Exception):
     """A request to a user-supplied URL was not made or not completed; `reason` says why."""
 
-    def __init__(self, url: str, reason: str) -> None:
+    failure = OutboundFailure.OTHER
+
+    def __init__(self, url: str, reason: str, failure: OutboundFailure | None = None) -> None:
         super().__init__(f"{reason} ({url})")
         self.url = url
         self.reason = reason
+        if failure is not None:
+            self.failure = failure
 
 
 class UnsafeDestinationError(OutboundError):
     """The URL's scheme or the addresses its host resolves to are not allowed."""
 
+    failure = OutboundFailure.UNSAFE_DESTINATION
+
 
 class ResponseTooLargeError(OutboundError):
     """The response body was larger than the cap for that kind of document."""
+
+    failure = OutboundFailure.TOO_LARGE
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -143,7 +168,7 @@ class _GuardedBackend(httpcore.SyncBackend):
         try:
             addresses = self._policy.resolver(host, port)
         except OSError as error:
-            raise OutboundError(url, f"host '{host}' could not be resolved: {error}") from None
+            raise _unresolved(url, host, error) from None
         allowed = self._policy.check_addresses(url, host, addresses)
 
         last_error: Exception | None = None
@@ -154,6 +179,12 @@ class _GuardedBackend(httpcore.SyncBackend):
                 last_error = error
         assert last_error is not None
         raise last_error
+
+
+def _unresolved(url: str, host: str, error: OSError) -> OutboundError:
+    return OutboundError(
+        url, f"host '{host}' could not be resolved: {error}", OutboundFailure.UNRESOLVED
+    )
 
 
 @functools.cache
@@ -184,7 +215,7 @@ class _GuardedTransport(httpx.HTTPTransport):
             try:
                 addresses = self._policy.resolver(host, request.url.port or 80)
             except OSError as error:
-                raise OutboundError(url, f"host '{host}' could not be resolved: {error}") from None
+                raise _unresolved(url, host, error) from None
             allowed = self._policy.check_addresses(url, host, addresses)
             if all(_is_loopback(ipaddress.ip_address(address)) for address in allowed):
                 return super().handle_request(request)
@@ -247,28 +278,89 @@ def fetch_json(
 ) -> FetchedJson:
     """Send a request through the guarded client and parse a capped JSON body.
 
-    Raises `OutboundError` for refused destinations, network failures, oversized or non-JSON
-    bodies; HTTP error statuses are returned, because token endpoints explain errors in JSON.
+    Raises `OutboundError` for refused destinations, network failures, redirects, oversized
+    bodies and non-JSON bodies of a 2xx response. Other statuses are returned, because token
+    endpoints explain errors in JSON; their `document` is None when the body is not JSON.
     """
     try:
         with client.stream(method, url, data=data, headers=headers) as response:
             body = read_capped(response, max_bytes)
     except OutboundError:
         raise
-    except httpx.TimeoutException:
-        raise OutboundError(url, "the request timed out") from None
     except httpx.HTTPError as error:
-        raise OutboundError(url, f"the request failed: {type(error).__name__}") from None
+        raise _transport_error(client, url, error) from None
 
     if 300 <= response.status_code < 400:
         location = response.headers.get("location", "")
         raise OutboundError(
-            url, f"the server redirected (HTTP {response.status_code}) to '{location}'"
+            url,
+            f"the server redirected (HTTP {response.status_code}) to '{location}'",
+            OutboundFailure.REDIRECT,
         )
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
+        if not 200 <= response.status_code < 300:
+            # The status explains more than an error page does, so the caller gets the status.
+            return FetchedJson(response.status_code, None, response.headers)
+        content_type = response.headers.get("content-type", "none")
         raise OutboundError(
-            url, f"the response (HTTP {response.status_code}) is not JSON"
+            url,
+            f"the response (HTTP {response.status_code}, Content-Type '{content_type}') is not "
+            "JSON",
+            OutboundFailure.NOT_JSON,
         ) from None
     return FetchedJson(response.status_code, document, response.headers)
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """Yield an exception and the exceptions it was raised from, innermost last."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _after(seconds: float | None) -> str:
+    return f" after {seconds:g} seconds" if seconds else ""
+
+
+def _transport_error(client: httpx.Client, url: str, error: httpx.HTTPError) -> OutboundError:
+    """Translate an httpx error into an `OutboundError` that names its cause in words."""
+    port = httpx.URL(url).port or (443 if url.startswith("https:") else 80)
+    if isinstance(error, httpx.ConnectTimeout):
+        return OutboundError(
+            url,
+            f"the connection to port {port} timed out{_after(client.timeout.connect)}",
+            OutboundFailure.CONNECT_TIMEOUT,
+        )
+    if isinstance(error, httpx.TimeoutException):
+        return OutboundError(
+            url,
+            "the server accepted the connection but the request timed out"
+            + _after(client.timeout.read),
+            OutboundFailure.READ_TIMEOUT,
+        )
+    for cause in _causes(error):
+        if isinstance(cause, ssl.SSLError):
+            detail = cause.reason or type(cause).__name__
+            if isinstance(cause, ssl.SSLCertVerificationError) and cause.verify_message:
+                detail = cause.verify_message
+            return OutboundError(
+                url, f"the TLS handshake failed ({detail})", OutboundFailure.TLS
+            )
+        if isinstance(cause, ConnectionRefusedError):
+            return OutboundError(
+                url,
+                f"the connection to port {port} was refused",
+                OutboundFailure.CONNECTION_REFUSED,
+            )
+    if isinstance(error, httpx.ConnectError):
+        return OutboundError(
+            url,
+            f"the connection to port {port} failed ({error})",
+            OutboundFailure.CONNECTION_FAILED,
+        )
+    return OutboundError(url, f"the request failed: {type(error).__name__}")

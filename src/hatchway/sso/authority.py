@@ -12,7 +12,8 @@ For a Microsoft sign-in host the Authority is rewritten to the one form Hatchway
   ``/.well-known/openid-configuration``) is removed and ``/v2.0`` is added;
 - a missing tenant or a placeholder from sample code is rejected, naming the accepted forms.
 
-The Authority of any other provider is kept as given, apart from trimming.
+The Authority of any other provider is kept as given, apart from trimming and from removing a
+pasted ``/.well-known/openid-configuration``, which Hatchway appends itself for discovery.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ _DOMAIN = re.compile(
     r"^(?=.{4,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
 )
 _PLACEHOLDER_HINTS = ("enter", "your", "here", "tenant", "xxx", "placeholder", "application")
+_DISCOVERY_SUFFIX = re.compile(r"/\.well-known/openid-configuration/?$", re.IGNORECASE)
 ACCEPTED_TENANTS = (
     "the Directory (tenant) ID (a GUID), a verified domain such as 'contoso.onmicrosoft.com', "
     "'organizations' or 'common'"
@@ -167,6 +169,22 @@ def _entra_notices(original: str, entra: EntraAuthority) -> list[ValidationResul
     return notices
 
 
+def _strip_discovery_path(result: NormalizedAuthority) -> None:
+    """Remove a pasted discovery path from the Authority of a provider other than Entra ID."""
+    stripped = _DISCOVERY_SUFFIX.sub("", result.value)
+    if stripped == result.value:
+        return
+    result.notices.append(
+        ValidationResult(
+            ("Authority",),
+            f"Authority {result.value!r} was saved as {stripped!r}: the Authority is the "
+            "provider's issuer URL, and Hatchway appends '/.well-known/openid-configuration' "
+            "itself.",
+        )
+    )
+    result.value = stripped
+
+
 def normalize_authority(raw: str, *, allow_loopback_http: bool) -> NormalizedAuthority:
     """Check an Authority and, for Microsoft sign-in hosts, rewrite it to the v2.0 form."""
     checked = check_authority(raw, allow_loopback_http=allow_loopback_http)
@@ -176,6 +194,7 @@ def normalize_authority(raw: str, *, allow_loopback_http: bool) -> NormalizedAut
     parts = urlsplit(checked.value)
     host = microsoft_sign_in_host(parts.hostname or "")
     if host is None:
+        _strip_discovery_path(result)
         return result
 
     authority = checked.value

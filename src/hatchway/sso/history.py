@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hatchway.audit import service as audit
@@ -41,8 +41,31 @@ def get_version(session: Session, environment: Environment, number: int) -> SsoV
         )
     )
     if version is None:
-        raise NotFound("SingleSignOnSettingsVersion", str(number))
+        raise NotFound(
+            "SingleSignOnSettingsVersion",
+            str(number),
+            message=_unknown_version_message(session, environment, number),
+        )
     return version
+
+
+def _unknown_version_message(session: Session, environment: Environment, number: int) -> str:
+    lowest, highest = session.execute(
+        select(func.min(SsoVersion.version), func.max(SsoVersion.version)).where(
+            SsoVersion.environment_id == environment.id
+        )
+    ).one()
+    missing = f"Version {number} of the single sign-on settings does not exist"
+    if highest is None:
+        return (
+            f"{missing}; the single sign-on settings of environment '{environment.name}' have no "
+            "versions yet."
+        )
+    versions = f"only version {lowest}" if lowest == highest else f"{lowest} to {highest}"
+    return (
+        f"{missing}; GET /Provisioning/{environment.name}/SingleSignOnSettings/History lists the "
+        f"versions ({versions})."
+    )
 
 
 def version_view(version: SsoVersion, current: SsoSettings) -> dict[str, Any]:
@@ -105,7 +128,7 @@ def restore_version(
     audit.record(
         session,
         actor,
-        "sso.restore",
+        audit.AuditAction.SSO_RESTORE,
         environment.name,
         now=now,
         environment=environment,

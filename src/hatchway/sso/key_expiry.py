@@ -142,7 +142,7 @@ def _queue_for_administrators(
     audit.record(
         session,
         SYSTEM_ACTOR,
-        "sso.key_expiry_notice",
+        audit.AuditAction.SSO_KEY_EXPIRY_NOTICE,
         environment.name,
         now=now,
         environment=environment,

@@ -166,7 +166,7 @@ def _record_rejection(
         audit.record(
             session,
             actor,
-            "sso.update",
+            audit.AuditAction.SSO_UPDATE,
             environment.name,
             now=context.now(),
             environment=environment,

@@ -16,7 +16,7 @@ from hatchway.oidc.discovery import ProviderMetadata, discovery_url, parse_key_s
 from hatchway.oidc.errors import ProviderError
 from hatchway.oidc.flow import ClientConfiguration, token_request
 from hatchway.oidc.id_token import ALLOWED_ALGORITHMS, TENANT_TEMPLATE
-from hatchway.security.ssrf import MIB, OutboundError, fetch_json
+from hatchway.security.ssrf import MIB, OutboundError, OutboundFailure, fetch_json
 from hatchway.sso.authority import EntraAuthority, TenantKind, is_guid
 from hatchway.sso.checks import CheckName, CheckResult, VerificationRequest, failed, passed
 from hatchway.sso.entra_errors import EntraAdvice, find_advice, provider_description
@@ -94,6 +94,50 @@ def _signing_problem(metadata: ProviderMetadata) -> str | None:
     )
 
 
+_ISSUER_URL_ADVICE = (
+    "Check that the Authority is the provider's issuer URL, to which Hatchway appends "
+    "'/.well-known/openid-configuration'."
+)
+_CONNECTION_ADVICE = (
+    "Check the port in the Authority, that the provider is running, and that no firewall blocks "
+    "connections from this server to it."
+)
+_FETCH_ADVICE = {
+    OutboundFailure.UNRESOLVED: (
+        "Check the host name in the Authority. If it is right, this server cannot look it up: a "
+        "server without outbound network access cannot reach the provider at all."
+    ),
+    OutboundFailure.CONNECTION_REFUSED: _CONNECTION_ADVICE,
+    OutboundFailure.CONNECTION_FAILED: _CONNECTION_ADVICE,
+    OutboundFailure.CONNECT_TIMEOUT: _CONNECTION_ADVICE,
+    OutboundFailure.READ_TIMEOUT: (
+        "Check that the provider is running normally; HATCHWAY_HTTP_TIMEOUT sets how many "
+        "seconds Hatchway waits."
+    ),
+    OutboundFailure.TLS: (
+        "Check that the Authority's port serves https, and that the provider's certificate is "
+        "valid for its host name and issued by a certificate authority this server trusts."
+    ),
+    OutboundFailure.REDIRECT: (
+        "Hatchway does not follow redirects, so set the Authority to the provider's issuer URL "
+        "itself."
+    ),
+    OutboundFailure.NOT_JSON: (
+        "The Authority may name a web page, such as the provider's sign-in page, instead of its "
+        "issuer URL. " + _ISSUER_URL_ADVICE
+    ),
+    OutboundFailure.TOO_LARGE: _ISSUER_URL_ADVICE,
+    OutboundFailure.OTHER: _ISSUER_URL_ADVICE,
+}
+
+
+def _unreachable(url: str, error: OutboundError) -> str:
+    message = f"The discovery document at {url!r} could not be fetched: {error.reason}."
+    # The reason of a rejected destination already names the address and the setting involved.
+    advice = _FETCH_ADVICE.get(error.failure)
+    return f"{message} {advice}" if advice else message
+
+
 def _fetch_failure(request: VerificationRequest, url: str, status: int, document: Any) -> str:
     advice = (
         find_advice(document, secret=request.client_secret, redirect_uri=request.redirect_uri)
@@ -102,9 +146,10 @@ def _fetch_failure(request: VerificationRequest, url: str, status: int, document
     )
     if advice is not None:
         return f"The discovery document at {url!r} was refused. {advice.message}"
-    return (
-        f"The discovery document at {url!r} answered HTTP {status} instead of 200; check that the "
-        "Authority is the provider's issuer URL."
+    return f"The discovery document at {url!r} answered HTTP {status} instead of 200. " + (
+        "Check that the provider is running normally, or try again later."
+        if status >= 500
+        else _ISSUER_URL_ADVICE
     )
 
 
@@ -113,14 +158,7 @@ def check_discovery(http: httpx.Client, request: VerificationRequest) -> Discove
     try:
         fetched = fetch_json(http, "GET", url, max_bytes=MIB)
     except OutboundError as error:
-        return DiscoveryOutcome(
-            failed(
-                CheckName.DISCOVERY,
-                f"The discovery document at {url!r} could not be fetched: {error.reason}. Check "
-                "the Authority's host name.",
-                "Authority",
-            )
-        )
+        return DiscoveryOutcome(failed(CheckName.DISCOVERY, _unreachable(url, error), "Authority"))
     if fetched.status_code != 200:
         message = _fetch_failure(request, url, fetched.status_code, fetched.document)
         return DiscoveryOutcome(failed(CheckName.DISCOVERY, message, "Authority"))

@@ -209,7 +209,7 @@ def save_oauth2(
     audit.record(
         session,
         actor,
-        "sso.update",
+        audit.AuditAction.SSO_UPDATE,
         environment.name,
         now=now,
         environment=environment,
@@ -257,7 +257,7 @@ def disable_oauth2(
     audit.record(
         session,
         actor,
-        "sso.disable",
+        audit.AuditAction.SSO_DISABLE,
         environment.name,
         now=now,
         environment=environment,

@@ -4,6 +4,9 @@ People type addresses by hand and scripts copy them from old documentation, so t
 segments of page paths match in any case, as the Provisioning API's do. The segments are read
 from the application's own routes, so new pages need no list of their own. The first segment
 (the environment name) is left alone: the pages redirect it to its canonical form.
+
+The operations paths (/healthz, /readyz, /metrics) are not pages: they match in any case and
+with a trailing slash, and answer without a redirect, because probes may not follow one.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from collections.abc import Callable, Iterable
 
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hatchway import operations
 
 
 def literal_segments(routes: Iterable[BaseRoute]) -> dict[str, str]:
@@ -47,6 +52,9 @@ class PagePathMiddleware:
         await self.app(scope, receive, send)
 
     def _canonical(self, path: str) -> str:
+        operations_path = path.lower().rstrip("/")
+        if operations_path in operations.PATHS:
+            return operations_path
         if self._segments is None:
             self._segments = literal_segments(self._routes())
         parts = path.split("/")

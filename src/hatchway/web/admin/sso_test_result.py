@@ -243,7 +243,7 @@ def _audit(
     audit.record(
         session,
         actor,
-        "sso.test_sign_in",
+        audit.AuditAction.SSO_TEST_SIGN_IN,
         environment.name,
         now=now,
         environment=environment,
