@@ -114,6 +114,38 @@ def test_missing_provisioning_key_file_is_usage_error(
     assert "nope.txt" in result.stderr
 
 
+CURLY_QUOTED_KEY = f"\u201c{PROVISIONING_KEY}\u201d"
+
+
+def test_curly_quoted_key_file_names_option(offline_cli: HatchwayCli, tmp_path: Path) -> None:
+    key_file = tmp_path / "provisioning-key.txt"
+    key_file.write_text(CURLY_QUOTED_KEY + "\n", encoding="utf-8")
+
+    result = offline_cli.run(
+        "env",
+        "list",
+        "--provisioning-key-file",
+        str(key_file),
+        env={"HATCHWAY_PROVISIONING_KEY": None},
+    )
+
+    assert result.exit_code == 2
+    assert "Invalid value for --provisioning-key-file" in result.stderr
+    assert "--url" not in result.stderr
+    assert "U+201C" in result.stderr
+    assert PROVISIONING_KEY not in result.stderr
+
+
+def test_curly_quoted_key_variable_names_variable(offline_cli: HatchwayCli) -> None:
+    result = offline_cli.run("env", "list", env={"HATCHWAY_PROVISIONING_KEY": CURLY_QUOTED_KEY})
+
+    assert result.exit_code == 2
+    assert "Invalid value for HATCHWAY_PROVISIONING_KEY" in result.stderr
+    assert "--url" not in result.stderr
+    assert "U+201C" in result.stderr
+    assert PROVISIONING_KEY not in result.stderr
+
+
 def test_provisioning_key_option_does_not_exist(offline_cli: HatchwayCli) -> None:
     result = offline_cli.run("env", "list", "--provisioning-key", PROVISIONING_KEY)
 

@@ -30,11 +30,13 @@ from hatchway.client import (
     HatchwayClient,
     HatchwayUnreachable,
     ValidationResult,
+    check_provisioning_key,
 )
 from hatchway.config import is_loopback_host
 
 URL_VARIABLE = "HATCHWAY_URL"
 PROVISIONING_KEY_VARIABLE = "HATCHWAY_PROVISIONING_KEY"
+PROVISIONING_KEY_FILE_OPTION = "--provisioning-key-file"
 
 # A proxy returns these statuses when Hatchway behind it is down, so Hatchway is unreachable.
 _GATEWAY_STATUSES = frozenset({502, 503, 504})
@@ -62,7 +64,7 @@ UrlOption = Annotated[
 ProvisioningKeyFileOption = Annotated[
     Path | None,
     typer.Option(
-        "--provisioning-key-file",
+        PROVISIONING_KEY_FILE_OPTION,
         exists=True,
         dir_okay=False,
         readable=True,
@@ -103,22 +105,30 @@ def read_provisioning_key(key_file: Path | None, environ: Mapping[str, str] | No
             key = key_file.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as error:
             raise UsageError(
-                f"cannot read '{key_file}': {error}.", param_hint="--provisioning-key-file"
+                f"cannot read '{key_file}': {error}.", param_hint=PROVISIONING_KEY_FILE_OPTION
             ) from None
         if not key:
             raise UsageError(
                 f"'{key_file}' is empty; put the Provisioning Key in it.",
-                param_hint="--provisioning-key-file",
+                param_hint=PROVISIONING_KEY_FILE_OPTION,
             )
-        return key
+        return _checked_key(key, source=PROVISIONING_KEY_FILE_OPTION)
     variables = os.environ if environ is None else environ
     key = variables.get(PROVISIONING_KEY_VARIABLE, "").strip()
     if not key:
         raise UsageError(
             f"No Provisioning Key: set {PROVISIONING_KEY_VARIABLE} or pass "
-            "--provisioning-key-file PATH."
+            f"{PROVISIONING_KEY_FILE_OPTION} PATH."
         )
-    return key
+    return _checked_key(key, source=PROVISIONING_KEY_VARIABLE)
+
+
+def _checked_key(key: str, *, source: str) -> str:
+    """Check the key where it was read, so that the usage error names that option or variable."""
+    try:
+        return check_provisioning_key(key)
+    except ValueError as error:
+        raise UsageError(str(error), param_hint=source) from None
 
 
 def connect(url: str | None, key_file: Path | None, output: Output) -> HatchwayClient:

@@ -30,6 +30,7 @@ from hatchway.client._client import HatchwayClient
 from hatchway.client._connection import (
     DEFAULT_TIMEOUT_SECONDS,
     PROVISIONING_KEY_HEADER,
+    check_provisioning_key,
     provisioning_base_url,
 )
 from hatchway.client._errors import (
@@ -75,5 +76,6 @@ __all__ = [
     "ValidationResult",
     "Verification",
     "VerificationCheck",
+    "check_provisioning_key",
     "provisioning_base_url",
 ]
