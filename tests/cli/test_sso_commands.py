@@ -16,6 +16,7 @@ from tests.support import contract_samples as samples
 from tests.support.cli import HatchwayCli, ProvisioningStub, provisioning_operation_exists
 from tests.support.hatchway import PROVISIONING_KEY, LiveServer
 from tests.support.idp import OidcProvider, RegisteredClient
+from tests.support.ports import free_port
 
 SETTINGS_PATH = "/Provisioning/contoso/SingleSignOnSettings"
 OAUTH2_PATH = f"{SETTINGS_PATH}/OAuth2"
@@ -355,6 +356,49 @@ def test_sso_set_dry_run_fails_check(stub: ProvisioningStub, stub_cli: HatchwayC
     assert [request.method for request in stub.requests] == ["POST"]
 
 
+def _result_column(stdout: str) -> dict[str, str]:
+    """Map each check's name to its Result cell, from the verification table."""
+    names = ("Authority", "KeyFormat", "Discovery", "Jwks", "ClientCredentials", "RedirectUri")
+    columns = {}
+    for line in stdout.splitlines():
+        words = line.split()
+        if words and words[0] in names:
+            result = " ".join(words[1:3]) if words[1:3] == ["not", "checked"] else words[1]
+            columns[words[0]] = result
+    return columns
+
+
+@pytest.mark.stub_endpoint
+def test_sso_verify_shows_skipped_as_not_checked(
+    stub: ProvisioningStub, stub_cli: HatchwayCli
+) -> None:
+    stub.answer("POST", f"{OAUTH2_PATH}/Verify", samples.verification_discovery_failed())
+
+    result = stub_cli.run("sso", "verify", "contoso")
+
+    assert result.exit_code == 1
+    assert _result_column(result.stdout) == {
+        "Authority": "pass",
+        "KeyFormat": "pass",
+        "Discovery": "FAIL",
+        "Jwks": "not checked",
+        "ClientCredentials": "not checked",
+        "RedirectUri": "pass",
+    }
+    assert "Verification failed: Discovery." in result.stderr
+
+
+@pytest.mark.stub_endpoint
+def test_sso_verify_shows_guid_key_warning(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    stub.answer("POST", f"{OAUTH2_PATH}/Verify", samples.verification_guid_key())
+
+    result = stub_cli.run("sso", "verify", "contoso")
+
+    assert result.exit_code == 0, result.output
+    assert _result_column(result.stdout)["KeyFormat"] == "warning"
+    assert _result_column(result.stdout)["Authority"] == "pass"
+
+
 @pytest.mark.stub_endpoint
 def test_sso_verify_stored_settings(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
     stub.answer("POST", f"{OAUTH2_PATH}/Verify", samples.verification(passed=True))
@@ -474,6 +518,33 @@ def test_sso_set_live_shows_checks(
 
     assert result.exit_code == 0, result.output
     assert "Verification passed" in result.stdout
+
+
+@needs_verify
+def test_sso_verify_live_outcomes(
+    cli: HatchwayCli, oidc_provider: OidcProvider, idp_client: RegisteredClient
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+
+    result = cli.run(
+        "sso",
+        "verify",
+        "contoso",
+        "--authority",
+        closed,
+        "--client-id",
+        idp_client.client_id,
+        "--key-stdin",
+        input="5c1b7e2a-0d4f-4e6a-9b3c-8a7d6e5f4a3b\n",
+    )
+
+    assert result.exit_code == 1
+    outcomes = _result_column(result.stdout)
+    assert outcomes["KeyFormat"] == "warning"
+    assert outcomes["Discovery"] == "FAIL"
+    assert outcomes["Jwks"] == "not checked"
+    assert outcomes["ClientCredentials"] == "not checked"
+    assert "Verification failed: Discovery." in result.stderr
 
 
 @needs_history_and_restore

@@ -22,7 +22,13 @@ from hatchway.cli.client_options import (
 from hatchway.cli.output import Output, fields_table, results_text, table
 from hatchway.cli.secret_input import KeyFileOption, KeyStdinOption, key_source, read_secret
 from hatchway.cli.usage import UsageError
-from hatchway.client import SsoSettings, SsoSettingsChange, SsoVersion, Verification
+from hatchway.client import (
+    CheckOutcome,
+    SsoSettings,
+    SsoSettingsChange,
+    SsoVersion,
+    Verification,
+)
 
 sso_app = typer.Typer(
     help="Single sign-on settings of an environment: show, set, verify, history, restore, disable.",
@@ -89,6 +95,15 @@ def settings_fields(settings: SsoSettings) -> RenderableType:
     )
 
 
+# The Result column: a failure in capitals, so that it stands out in a long table.
+RESULT_WORDS = {
+    CheckOutcome.PASSED: "pass",
+    CheckOutcome.WARNING: "warning",
+    CheckOutcome.FAILED: "FAIL",
+    CheckOutcome.NOT_CHECKED: "not checked",
+}
+
+
 def verification_renderables(verification: Verification) -> list[RenderableType]:
     outcome = "passed" if verification.passed else "failed"
     tenant = f" (tenant {verification.tenant_id})" if verification.tenant_id else ""
@@ -97,7 +112,7 @@ def verification_renderables(verification: Verification) -> list[RenderableType]
         table(
             ["Check", "Result", "Message"],
             (
-                (check.name, "pass" if check.passed else "FAIL", check.message)
+                (check.name, RESULT_WORDS[check.outcome], check.message)
                 for check in verification.checks
             ),
         ),
@@ -179,7 +194,7 @@ def report_verification(output: Output, verification: Verification) -> None:
     """Print a verification; exit with 1 when a check failed."""
     output.result(verification.raw, lambda: verification_renderables(verification))
     if not verification.passed:
-        failed = [check.name for check in verification.checks if not check.passed]
+        failed = [check.name for check in verification.failed_checks()]
         output.note(f"Verification failed: {', '.join(failed) or 'see the checks above'}.")
         raise typer.Exit(ExitCode.REFUSED)
 

@@ -42,6 +42,7 @@ from hatchway.client._errors import (
 from hatchway.client._models import (
     AuditPage,
     AuditRecord,
+    CheckOutcome,
     Delivery,
     EmergencyAccessGrant,
     EmergencyRequest,
@@ -60,6 +61,7 @@ __all__ = [
     "PROVISIONING_KEY_HEADER",
     "AuditPage",
     "AuditRecord",
+    "CheckOutcome",
     "Delivery",
     "EmergencyAccessGrant",
     "EmergencyRequest",
