@@ -226,6 +226,7 @@ def test_env_delete_without_yes_keeps_environment(
 
     assert result.exit_code == 2
     assert "Nothing was deleted; pass --yes" in result.stderr
+    assert "--yes is required when no terminal can answer it." in result.stderr
     assert _environment_names(live_server) == ["contoso"]
 
 

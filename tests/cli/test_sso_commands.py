@@ -286,15 +286,48 @@ def test_sso_disable(
     options = _set_options(oidc_provider, idp_client)
     cli.run("sso", "set", "contoso", *options, "--key-stdin", input=idp_client.client_secret)
 
-    result = cli.run("sso", "disable", "contoso")
+    result = cli.run("sso", "disable", "contoso", "--yes")
 
     assert result.exit_code == 0, result.output
     assert "Single sign-on is off: mode None." in result.stdout
     assert _settings(live_server)["Mode"] == "None"
 
 
+def test_sso_disable_confirmed_at_prompt(
+    cli: HatchwayCli,
+    live_server: LiveServer,
+    oidc_provider: OidcProvider,
+    idp_client: RegisteredClient,
+) -> None:
+    options = _set_options(oidc_provider, idp_client)
+    cli.run("sso", "set", "contoso", *options, "--key-stdin", input=idp_client.client_secret)
+
+    result = cli.run("sso", "disable", "contoso", input="y\n")
+
+    assert result.exit_code == 0, result.output
+    assert "Switch environment 'contoso' to the local sign-in form" in result.stderr
+    assert _settings(live_server)["Mode"] == "None"
+
+
+def test_sso_disable_without_yes_keeps_settings(
+    cli: HatchwayCli,
+    live_server: LiveServer,
+    oidc_provider: OidcProvider,
+    idp_client: RegisteredClient,
+) -> None:
+    options = _set_options(oidc_provider, idp_client)
+    cli.run("sso", "set", "contoso", *options, "--key-stdin", input=idp_client.client_secret)
+
+    result = cli.run("sso", "disable", "contoso")
+
+    assert result.exit_code == 2
+    assert "Nothing was changed; pass --yes" in result.stderr
+    assert "--yes is required when no terminal can answer it." in result.stderr
+    assert _settings(live_server)["Mode"] == "OAuth2"
+
+
 def test_sso_disable_unknown_environment(cli: HatchwayCli) -> None:
-    result = cli.run("sso", "disable", "nowhere")
+    result = cli.run("sso", "disable", "nowhere", "--yes")
 
     assert result.exit_code == 1
     assert "Environment 'nowhere' was not found." in result.stderr
@@ -445,7 +478,7 @@ def test_sso_history_json(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None
 def test_sso_restore(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
     stub.answer("POST", f"{SETTINGS_PATH}/History/1/Restore", samples.SETTINGS_VIEW)
 
-    result = stub_cli.run("sso", "restore", "contoso", "1", "--if-match", "2")
+    result = stub_cli.run("sso", "restore", "contoso", "1", "--if-match", "2", "--yes")
 
     assert result.exit_code == 0, result.output
     assert "Restored version 1; the settings are now at version 3." in result.stdout
@@ -454,11 +487,36 @@ def test_sso_restore(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
 
 
 @pytest.mark.stub_endpoint
+def test_sso_restore_confirmed_at_prompt(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    stub.answer("POST", f"{SETTINGS_PATH}/History/1/Restore", samples.SETTINGS_VIEW)
+
+    result = stub_cli.run("sso", "restore", "contoso", "1", input="y\n")
+
+    assert result.exit_code == 0, result.output
+    assert "Make version 1 of the single sign-on settings of 'contoso' current" in result.stderr
+    assert [request.method for request in stub.requests] == ["POST"]
+
+
+@pytest.mark.stub_endpoint
+def test_sso_restore_without_yes_sends_nothing(
+    stub: ProvisioningStub, stub_cli: HatchwayCli
+) -> None:
+    stub.answer("POST", f"{SETTINGS_PATH}/History/1/Restore", samples.SETTINGS_VIEW)
+
+    result = stub_cli.run("sso", "restore", "contoso", "1")
+
+    assert result.exit_code == 2
+    assert "Nothing was changed; pass --yes" in result.stderr
+    assert "--yes is required when no terminal can answer it." in result.stderr
+    assert stub.requests == []
+
+
+@pytest.mark.stub_endpoint
 def test_sso_restore_unknown_version(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
     problem = {"Error": "VersionNotFound", "Message": "Version '9' was not found."}
     stub.answer("POST", f"{SETTINGS_PATH}/History/9/Restore", problem, status=404)
 
-    result = stub_cli.run("sso", "restore", "contoso", "9")
+    result = stub_cli.run("sso", "restore", "contoso", "9", "--yes")
 
     assert result.exit_code == 1
     assert "Error (HTTP 404, VersionNotFound): Version '9' was not found." in result.stderr
@@ -556,11 +614,11 @@ def test_sso_history_and_restore_live(
 ) -> None:
     options = _set_options(oidc_provider, idp_client)
     cli.run("sso", "set", "contoso", *options, "--key-stdin", input=idp_client.client_secret)
-    cli.run("sso", "disable", "contoso")
+    cli.run("sso", "disable", "contoso", "--yes")
     versions = cli.run_json("sso", "history", "contoso")
     oauth2_version = next(item["Version"] for item in versions if item["Mode"] == "OAuth2")
 
-    result = cli.run("sso", "restore", "contoso", str(oauth2_version))
+    result = cli.run("sso", "restore", "contoso", str(oauth2_version), "--yes")
 
     assert result.exit_code == 0, result.output
     assert _settings(live_server)["Mode"] == "OAuth2"

@@ -78,7 +78,14 @@ JsonOption = Annotated[
     typer.Option("--json", help="Print Hatchway's JSON response instead of a table."),
 ]
 EnvironmentArgument = Annotated[str, typer.Argument(help="The environment's name.")]
-YesOption = Annotated[bool, typer.Option("--yes", help="Delete without asking for confirmation.")]
+YesOption = Annotated[
+    bool,
+    typer.Option(
+        "--yes",
+        help="Go ahead without asking for confirmation; required when standard input is not "
+        "a terminal.",
+    ),
+]
 
 
 def reflow_help(function: CommandFunction) -> CommandFunction:
@@ -194,11 +201,19 @@ def report_validation(output: Output, problems: list[ValidationResult], success:
     raise typer.Exit(ExitCode.REFUSED)
 
 
-def confirm_or_stop(question: str, yes: bool) -> None:
-    """Ask before a deletion unless --yes was given; stop with a usage error on anything but yes.
+def confirm_or_stop(
+    question: str,
+    yes: bool,
+    *,
+    action: str = "delete",
+    unchanged: str = "Nothing was deleted",
+) -> None:
+    """Ask before a deletion or another change that is hard to undo, unless --yes was given.
 
-    Without a terminal (standard input closed) the answer counts as no, so a script that
-    forgot --yes stops with exit code 2 before anything is deleted.
+    Stops with a usage error on anything but yes. Without a terminal (standard input closed)
+    the answer counts as no, so a script that forgot --yes stops with exit code 2 before
+    anything changes. `action` and `unchanged` word the refusal, such as "delete" and
+    "Nothing was deleted".
     """
     if yes:
         return
@@ -208,4 +223,7 @@ def confirm_or_stop(question: str, yes: bool) -> None:
         typer.echo(err=True)
         confirmed = False
     if not confirmed:
-        raise UsageError("Nothing was deleted; pass --yes to delete without the question.")
+        raise UsageError(
+            f"{unchanged}; pass --yes to {action} without the question. --yes is required "
+            "when no terminal can answer it."
+        )

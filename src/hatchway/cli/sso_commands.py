@@ -16,6 +16,8 @@ from hatchway.cli.client_options import (
     JsonOption,
     ProvisioningKeyFileOption,
     UrlOption,
+    YesOption,
+    confirm_or_stop,
     provisioning_client,
     reflow_help,
 )
@@ -324,16 +326,28 @@ def show_history(
 
 
 @sso_app.command("restore")
+@reflow_help
 def restore_version(
     environment: EnvironmentArgument,
     version: Annotated[int, typer.Argument(help="The version to restore, from 'sso history'.")],
     if_match: IfMatchOption = None,
+    yes: YesOption = False,
     url: UrlOption = None,
     provisioning_key_file: ProvisioningKeyFileOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Make an earlier version of the SSO settings current again, its Key included."""
+    """Make an earlier version of the SSO settings current again, its Key included.
+
+    Asks for confirmation first; pass --yes when standard input is not a terminal.
+    """
     output = Output(json_output=json_output)
+    confirm_or_stop(
+        f"Make version {version} of the single sign-on settings of '{environment}' current, "
+        "its Key included?",
+        yes,
+        action="restore it",
+        unchanged="Nothing was changed",
+    )
     with provisioning_client(url, provisioning_key_file, output) as client:
         settings = client.restore_sso_version(environment, version, if_match=if_match)
     output.result(
@@ -352,15 +366,24 @@ def restore_version(
 def disable_sso(
     environment: EnvironmentArgument,
     if_match: IfMatchOption = None,
+    yes: YesOption = False,
     url: UrlOption = None,
     provisioning_key_file: ProvisioningKeyFileOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Switch the environment back to the local sign-in form (mode None).
 
-    The OAuth2 values stay in the history, so 'sso restore' can bring them back.
+    The OAuth2 values stay in the history, so 'sso restore' can bring them back. Asks for
+    confirmation first; pass --yes when standard input is not a terminal.
     """
     output = Output(json_output=json_output)
+    confirm_or_stop(
+        f"Switch environment '{environment}' to the local sign-in form (mode None)? Users "
+        "without a password cannot sign in until single sign-on is back.",
+        yes,
+        action="switch single sign-on off",
+        unchanged="Nothing was changed",
+    )
     with provisioning_client(url, provisioning_key_file, output) as client:
         settings = client.disable_oauth2(environment, if_match=if_match)
     output.result(
