@@ -239,6 +239,16 @@ def test_sso_set_refusal_does_not_echo_key(
     assert _settings(live_server)["Mode"] == "None"
 
 
+def test_sso_set_refusal_hints_option(cli: HatchwayCli, contoso: str) -> None:
+    result = cli.run(
+        "sso", "set", "contoso", "--client-id", "app-1", "--key-stdin", input="x-value\n"
+    )
+
+    assert result.exit_code == 1
+    assert "Authority is missing; send the identity provider's URL" in result.stderr
+    assert "In hatchway: pass --authority URL." in result.stderr
+
+
 def test_sso_set_no_verify_saves(
     cli: HatchwayCli,
     live_server: LiveServer,
@@ -576,6 +586,18 @@ def test_sso_set_live_shows_checks(
 
     assert result.exit_code == 0, result.output
     assert "Verification passed" in result.stdout
+
+
+@needs_verify
+def test_sso_verify_nothing_stored_hints_options(cli: HatchwayCli, contoso: str) -> None:
+    result = cli.run("sso", "verify", "contoso")
+
+    assert result.exit_code == 1
+    assert "send Authority, ClientId and Key in the body." in result.stderr
+    assert (
+        "In hatchway: pass --authority URL, --client-id ID and --key-file PATH, --key-stdin or "
+        "--key-prompt."
+    ) in result.stderr
 
 
 @needs_verify

@@ -197,7 +197,7 @@ def report_validation(output: Output, problems: list[ValidationResult], success:
     if output.json_output:
         output.print_json(raw)
     output.errors.print(Text("Hatchway would refuse this:"))
-    output.errors.print(results_text(problems))
+    output.errors.print(results_text(problems, hints=output.hints))
     raise typer.Exit(ExitCode.REFUSED)
 
 

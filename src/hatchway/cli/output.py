@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -63,17 +63,35 @@ def fields_table(rows: Iterable[tuple[str, object]]) -> Table:
     return result
 
 
-def results_text(results: Iterable[ValidationResult], *, bullet: str = "-") -> Text:
-    """List validation results, one per line, each with the fields it names."""
-    lines = [f"  {bullet} {result}" for result in results]
+# The options of one command that set each member of the request body, such as
+# {"EmailAddress": "--email ADDRESS"}. The key "" stands for a result that names no member.
+OptionHints = Mapping[str, str]
+
+
+def results_text(
+    results: Iterable[ValidationResult], *, bullet: str = "-", hints: OptionHints | None = None
+) -> Text:
+    """List validation results, one per line, each with the fields it names.
+
+    The server's sentences name request members and API details (`?version=2.0`), so a result
+    whose member has an entry in `hints` gets a second line that names the command's option.
+    """
+    known = hints or {}
+    lines = []
+    for result in results:
+        lines.append(f"  {bullet} {result}")
+        members = result.member_names or ("",)
+        options = dict.fromkeys(known[member] for member in members if member in known)
+        lines.extend(f"    In hatchway: pass {option}." for option in options)
     return Text("\n".join(lines))
 
 
 class Output:
     """Prints one command's result and errors, as tables or, with --json, as JSON."""
 
-    def __init__(self, *, json_output: bool) -> None:
+    def __init__(self, *, json_output: bool, hints: OptionHints | None = None) -> None:
         self.json_output = json_output
+        self.hints = hints
         self.console = _console(stderr=False)
         self.errors = _console(stderr=True)
 
@@ -99,7 +117,7 @@ class Output:
             self.print_json(_error_json(error))
         if error.results:
             self.errors.print(Text(f"Hatchway refused the request (HTTP {error.status}):"))
-            self.errors.print(results_text(error.results))
+            self.errors.print(results_text(error.results, hints=self.hints))
             return
         code = f", {error.error}" if error.error else ""
         self.errors.print(Text(f"Error (HTTP {error.status}{code}): {error.message}"))

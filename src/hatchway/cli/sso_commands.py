@@ -21,7 +21,7 @@ from hatchway.cli.client_options import (
     provisioning_client,
     reflow_help,
 )
-from hatchway.cli.output import Output, fields_table, results_text, table
+from hatchway.cli.output import OptionHints, Output, fields_table, results_text, table
 from hatchway.cli.secret_input import KeyFileOption, KeyStdinOption, key_source, read_secret
 from hatchway.cli.usage import UsageError
 from hatchway.client import (
@@ -69,6 +69,20 @@ IfMatchOption = Annotated[
         "number that 'sso show' prints); otherwise Hatchway refuses with 412.",
     ),
 ]
+
+
+def _settings_hints(key_options: str) -> OptionHints:
+    return {
+        "Authority": "--authority URL",
+        "ClientId": "--client-id ID",
+        "Key": key_options,
+        "KeyExpiresOn": "--key-expires-on YYYY-MM-DD",
+        "": f"--authority URL, --client-id ID and {key_options}",
+    }
+
+
+SET_HINTS = _settings_hints("--key-file PATH or --key-stdin")
+VERIFY_HINTS = _settings_hints("--key-file PATH, --key-stdin or --key-prompt")
 
 
 def _expiry(value: datetime | None) -> date | None:
@@ -249,7 +263,7 @@ def set_settings(
     command shows each check with pass or fail. The Key (the client secret's Value) comes from
     --key-file, --key-stdin or a hidden prompt, never from the command line.
     """
-    output = Output(json_output=json_output)
+    output = Output(json_output=json_output, hints=SET_HINTS)
     source = key_source(key_file, key_stdin)
     if dry_run and (no_verify or if_match is not None):
         raise UsageError("--dry-run saves nothing; leave out --no-verify and --if-match.")
@@ -302,7 +316,7 @@ def verify_settings(
     Without options the stored settings are checked; values given replace the stored ones for
     the check. Exits with 1 when a check fails.
     """
-    output = Output(json_output=json_output)
+    output = Output(json_output=json_output, hints=VERIFY_HINTS)
     with provisioning_client(url, provisioning_key_file, output) as client:
         key = read_secret(key_source(key_file, key_stdin), prompt=key_prompt)
         verification = client.verify_oauth2(
