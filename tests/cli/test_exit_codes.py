@@ -45,8 +45,48 @@ def test_closed_port_json_error(closed_port_cli: HatchwayCli) -> None:
 
     assert result.exit_code == 3
     error = json.loads(result.stdout)
+    assert error["Status"] is None
     assert error["Error"] == "Unreachable"
+    assert "could not be reached" in error["Message"]
+    assert error["ValidationResults"] == []
     assert error["Url"] == f"{closed_port_cli.url}/Provisioning"
+    assert result.stderr == ""
+
+
+def test_refusal_json_error(cli: HatchwayCli) -> None:
+    result = cli.run("env", "show", "nowhere", "--json")
+
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {
+        "Status": 404,
+        "Error": "EnvironmentNotFound",
+        "Message": "Environment 'nowhere' was not found.",
+        "ValidationResults": [],
+    }
+    assert result.stderr == ""
+
+
+def test_validation_refusal_json_error(cli: HatchwayCli, contoso: str) -> None:
+    result = cli.run(
+        "sso",
+        "set",
+        "contoso",
+        "--authority",
+        "not a url",
+        "--client-id",
+        "app-1",
+        "--key-stdin",
+        "--json",
+        input="x-value\n",
+    )
+
+    assert result.exit_code == 1
+    error = json.loads(result.stdout)
+    assert error["Status"] == 400
+    assert error["Error"] is None
+    assert [item["MemberNames"] for item in error["ValidationResults"]] == [["Authority"]]
+    assert error["ValidationResults"][0]["ErrorMessage"] in error["Message"]
+    assert result.stderr == ""
 
 
 def test_gateway_error_exits_3(stub: ProvisioningStub) -> None:

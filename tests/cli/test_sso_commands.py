@@ -461,6 +461,7 @@ def test_sso_verify_failure_json(stub: ProvisioningStub, stub_cli: HatchwayCli) 
 
     assert result.exit_code == 1
     assert json.loads(result.stdout)["Passed"] is False
+    assert result.stderr == ""
 
 
 @pytest.mark.stub_endpoint

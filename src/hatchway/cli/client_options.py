@@ -196,6 +196,7 @@ def report_validation(output: Output, problems: list[ValidationResult], success:
         return
     if output.json_output:
         output.print_json(raw)
+        raise typer.Exit(ExitCode.REFUSED)
     output.errors.print(Text("Hatchway would refuse this:"))
     output.errors.print(results_text(problems, hints=output.hints))
     raise typer.Exit(ExitCode.REFUSED)

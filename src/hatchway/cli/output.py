@@ -1,7 +1,8 @@
 """Output of the client commands: Rich tables for people, Hatchway's JSON (--json) for scripts.
 
 Results go to standard output and everything else (errors, warnings, prompts) to standard
-error, so that `hatchway ... --json | jq` always reads one JSON document.
+error, so that `hatchway ... --json | jq` always reads one JSON document. With --json a
+failure is that document too (see `error_json`), and no sentence repeats it on standard error.
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ class Output:
     def refused(self, error: HatchwayApiError) -> None:
         """Print why Hatchway refused a call, in the server's own sentences."""
         if self.json_output:
-            self.print_json(_error_json(error))
+            self.print_json(error_json(error))
+            return
         if error.results:
             self.errors.print(Text(f"Hatchway refused the request (HTTP {error.status}):"))
             self.errors.print(results_text(error.results, hints=self.hints))
@@ -131,8 +133,15 @@ class Output:
     def unreachable(self, error: HatchwayUnreachable) -> None:
         if self.json_output:
             self.print_json(
-                {"Status": None, "Error": "Unreachable", "Message": str(error), "Url": error.url}
+                {
+                    "Status": None,
+                    "Error": "Unreachable",
+                    "Message": str(error),
+                    "ValidationResults": [],
+                    "Url": error.url,
+                }
             )
+            return
         advice = (
             "The server accepted the connection but did not answer in time; a change may or "
             "may not have been saved, so read it back before repeating it."
@@ -142,7 +151,12 @@ class Output:
         self.errors.print(Text(f"Error: {error}. {advice}"))
 
 
-def _error_json(error: HatchwayApiError) -> dict[str, Any]:
+def error_json(error: HatchwayApiError) -> dict[str, Any]:
+    """Build the document that --json prints when Hatchway refused a call.
+
+    `Status` is the HTTP status, `Error` the problem code (None for a 400 with validation
+    results), `Message` the server's sentence and `ValidationResults` the entries of a 400.
+    """
     return {
         "Status": error.status,
         "Error": error.error,

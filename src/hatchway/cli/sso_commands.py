@@ -90,10 +90,12 @@ def _expiry(value: datetime | None) -> date | None:
 def report_verification(output: Output, verification: Verification) -> None:
     """Print a verification; exit with 1 when a check failed."""
     output.result(verification.raw, lambda: verification_renderables(verification))
-    if not verification.passed:
+    if verification.passed:
+        return
+    if not output.json_output:
         failed = [check.name for check in verification.failed_checks()]
         output.note(f"Verification failed: {', '.join(failed) or 'see the checks above'}.")
-        raise typer.Exit(ExitCode.REFUSED)
+    raise typer.Exit(ExitCode.REFUSED)
 
 
 @sso_app.command("show")
