@@ -605,14 +605,14 @@ def test_sso_verify_nothing_stored_hints_options(cli: HatchwayCli, contoso: str)
 def test_sso_verify_live_outcomes(
     cli: HatchwayCli, oidc_provider: OidcProvider, idp_client: RegisteredClient
 ) -> None:
-    closed = f"http://127.0.0.1:{free_port()}"
+    closed_port_url = f"http://127.0.0.1:{free_port()}"
 
     result = cli.run(
         "sso",
         "verify",
         "contoso",
         "--authority",
-        closed,
+        closed_port_url,
         "--client-id",
         idp_client.client_id,
         "--key-stdin",

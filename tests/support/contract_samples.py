@@ -66,7 +66,7 @@ GUID_KEY_NOTICE = (
 
 def verification_discovery_failed() -> dict[str, Any]:
     """A verification whose Discovery check failed, so that Jwks and ClientCredentials did
-    not run: the server reports them as not passed, with a message that says so."""
+    not run. The server reports them as not passed, with a message that starts 'Not checked'."""
     body = verification(passed=False)
     body["Checks"][2:5] = [
         {

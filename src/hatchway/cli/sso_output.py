@@ -39,7 +39,7 @@ def settings_fields(settings: SsoSettings) -> RenderableType:
     )
 
 
-# The Result column: a failure in capitals, so that it stands out in a long table.
+# The Result column: a failure in capitals, so that it is easy to find in a long table.
 RESULT_WORDS = {
     CheckOutcome.PASSED: "pass",
     CheckOutcome.WARNING: "warning",

@@ -117,7 +117,7 @@ class SsoSettings:
 
 
 class CheckOutcome(enum.StrEnum):
-    """How one verification check ended."""
+    """The outcome of one verification check."""
 
     PASSED = "Passed"
     WARNING = "Warning"
