@@ -45,8 +45,48 @@ def test_closed_port_json_error(closed_port_cli: HatchwayCli) -> None:
 
     assert result.exit_code == 3
     error = json.loads(result.stdout)
+    assert error["Status"] is None
     assert error["Error"] == "Unreachable"
+    assert "could not be reached" in error["Message"]
+    assert error["ValidationResults"] == []
     assert error["Url"] == f"{closed_port_cli.url}/Provisioning"
+    assert result.stderr == ""
+
+
+def test_refusal_json_error(cli: HatchwayCli) -> None:
+    result = cli.run("env", "show", "nowhere", "--json")
+
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {
+        "Status": 404,
+        "Error": "EnvironmentNotFound",
+        "Message": "Environment 'nowhere' was not found.",
+        "ValidationResults": [],
+    }
+    assert result.stderr == ""
+
+
+def test_validation_refusal_json_error(cli: HatchwayCli, contoso: str) -> None:
+    result = cli.run(
+        "sso",
+        "set",
+        "contoso",
+        "--authority",
+        "not a url",
+        "--client-id",
+        "app-1",
+        "--key-stdin",
+        "--json",
+        input="x-value\n",
+    )
+
+    assert result.exit_code == 1
+    error = json.loads(result.stdout)
+    assert error["Status"] == 400
+    assert error["Error"] is None
+    assert [item["MemberNames"] for item in error["ValidationResults"]] == [["Authority"]]
+    assert error["ValidationResults"][0]["ErrorMessage"] in error["Message"]
+    assert result.stderr == ""
 
 
 def test_gateway_error_exits_3(stub: ProvisioningStub) -> None:
@@ -112,6 +152,38 @@ def test_missing_provisioning_key_file_is_usage_error(
 
     assert result.exit_code == 2
     assert "nope.txt" in result.stderr
+
+
+CURLY_QUOTED_KEY = f"\u201c{PROVISIONING_KEY}\u201d"
+
+
+def test_curly_quoted_key_file_names_option(offline_cli: HatchwayCli, tmp_path: Path) -> None:
+    key_file = tmp_path / "provisioning-key.txt"
+    key_file.write_text(CURLY_QUOTED_KEY + "\n", encoding="utf-8")
+
+    result = offline_cli.run(
+        "env",
+        "list",
+        "--provisioning-key-file",
+        str(key_file),
+        env={"HATCHWAY_PROVISIONING_KEY": None},
+    )
+
+    assert result.exit_code == 2
+    assert "Invalid value for --provisioning-key-file" in result.stderr
+    assert "--url" not in result.stderr
+    assert "U+201C" in result.stderr
+    assert PROVISIONING_KEY not in result.stderr
+
+
+def test_curly_quoted_key_variable_names_variable(offline_cli: HatchwayCli) -> None:
+    result = offline_cli.run("env", "list", env={"HATCHWAY_PROVISIONING_KEY": CURLY_QUOTED_KEY})
+
+    assert result.exit_code == 2
+    assert "Invalid value for HATCHWAY_PROVISIONING_KEY" in result.stderr
+    assert "--url" not in result.stderr
+    assert "U+201C" in result.stderr
+    assert PROVISIONING_KEY not in result.stderr
 
 
 def test_provisioning_key_option_does_not_exist(offline_cli: HatchwayCli) -> None:

@@ -16,6 +16,7 @@ from tests.support import contract_samples as samples
 from tests.support.cli import HatchwayCli, ProvisioningStub, provisioning_operation_exists
 from tests.support.hatchway import PROVISIONING_KEY, LiveServer
 from tests.support.idp import OidcProvider, RegisteredClient
+from tests.support.ports import free_port
 
 SETTINGS_PATH = "/Provisioning/contoso/SingleSignOnSettings"
 OAUTH2_PATH = f"{SETTINGS_PATH}/OAuth2"
@@ -238,6 +239,16 @@ def test_sso_set_refusal_does_not_echo_key(
     assert _settings(live_server)["Mode"] == "None"
 
 
+def test_sso_set_refusal_hints_option(cli: HatchwayCli, contoso: str) -> None:
+    result = cli.run(
+        "sso", "set", "contoso", "--client-id", "app-1", "--key-stdin", input="x-value\n"
+    )
+
+    assert result.exit_code == 1
+    assert "Authority is missing; send the identity provider's URL" in result.stderr
+    assert "In hatchway: pass --authority URL." in result.stderr
+
+
 def test_sso_set_no_verify_saves(
     cli: HatchwayCli,
     live_server: LiveServer,
@@ -285,15 +296,48 @@ def test_sso_disable(
     options = _set_options(oidc_provider, idp_client)
     cli.run("sso", "set", "contoso", *options, "--key-stdin", input=idp_client.client_secret)
 
-    result = cli.run("sso", "disable", "contoso")
+    result = cli.run("sso", "disable", "contoso", "--yes")
 
     assert result.exit_code == 0, result.output
     assert "Single sign-on is off: mode None." in result.stdout
     assert _settings(live_server)["Mode"] == "None"
 
 
+def test_sso_disable_confirmed_at_prompt(
+    cli: HatchwayCli,
+    live_server: LiveServer,
+    oidc_provider: OidcProvider,
+    idp_client: RegisteredClient,
+) -> None:
+    options = _set_options(oidc_provider, idp_client)
+    cli.run("sso", "set", "contoso", *options, "--key-stdin", input=idp_client.client_secret)
+
+    result = cli.run("sso", "disable", "contoso", input="y\n")
+
+    assert result.exit_code == 0, result.output
+    assert "Switch environment 'contoso' to the local sign-in form" in result.stderr
+    assert _settings(live_server)["Mode"] == "None"
+
+
+def test_sso_disable_without_yes_keeps_settings(
+    cli: HatchwayCli,
+    live_server: LiveServer,
+    oidc_provider: OidcProvider,
+    idp_client: RegisteredClient,
+) -> None:
+    options = _set_options(oidc_provider, idp_client)
+    cli.run("sso", "set", "contoso", *options, "--key-stdin", input=idp_client.client_secret)
+
+    result = cli.run("sso", "disable", "contoso")
+
+    assert result.exit_code == 2
+    assert "Nothing was changed; pass --yes" in result.stderr
+    assert "--yes is required when no terminal can answer it." in result.stderr
+    assert _settings(live_server)["Mode"] == "OAuth2"
+
+
 def test_sso_disable_unknown_environment(cli: HatchwayCli) -> None:
-    result = cli.run("sso", "disable", "nowhere")
+    result = cli.run("sso", "disable", "nowhere", "--yes")
 
     assert result.exit_code == 1
     assert "Environment 'nowhere' was not found." in result.stderr
@@ -355,6 +399,49 @@ def test_sso_set_dry_run_fails_check(stub: ProvisioningStub, stub_cli: HatchwayC
     assert [request.method for request in stub.requests] == ["POST"]
 
 
+def _result_column(stdout: str) -> dict[str, str]:
+    """Map each check's name to its Result cell, from the verification table."""
+    names = ("Authority", "KeyFormat", "Discovery", "Jwks", "ClientCredentials", "RedirectUri")
+    columns = {}
+    for line in stdout.splitlines():
+        words = line.split()
+        if words and words[0] in names:
+            result = " ".join(words[1:3]) if words[1:3] == ["not", "checked"] else words[1]
+            columns[words[0]] = result
+    return columns
+
+
+@pytest.mark.stub_endpoint
+def test_sso_verify_shows_skipped_as_not_checked(
+    stub: ProvisioningStub, stub_cli: HatchwayCli
+) -> None:
+    stub.answer("POST", f"{OAUTH2_PATH}/Verify", samples.verification_discovery_failed())
+
+    result = stub_cli.run("sso", "verify", "contoso")
+
+    assert result.exit_code == 1
+    assert _result_column(result.stdout) == {
+        "Authority": "pass",
+        "KeyFormat": "pass",
+        "Discovery": "FAIL",
+        "Jwks": "not checked",
+        "ClientCredentials": "not checked",
+        "RedirectUri": "pass",
+    }
+    assert "Verification failed: Discovery." in result.stderr
+
+
+@pytest.mark.stub_endpoint
+def test_sso_verify_shows_guid_key_warning(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    stub.answer("POST", f"{OAUTH2_PATH}/Verify", samples.verification_guid_key())
+
+    result = stub_cli.run("sso", "verify", "contoso")
+
+    assert result.exit_code == 0, result.output
+    assert _result_column(result.stdout)["KeyFormat"] == "warning"
+    assert _result_column(result.stdout)["Authority"] == "pass"
+
+
 @pytest.mark.stub_endpoint
 def test_sso_verify_stored_settings(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
     stub.answer("POST", f"{OAUTH2_PATH}/Verify", samples.verification(passed=True))
@@ -374,6 +461,7 @@ def test_sso_verify_failure_json(stub: ProvisioningStub, stub_cli: HatchwayCli) 
 
     assert result.exit_code == 1
     assert json.loads(result.stdout)["Passed"] is False
+    assert result.stderr == ""
 
 
 @pytest.mark.stub_endpoint
@@ -401,7 +489,7 @@ def test_sso_history_json(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None
 def test_sso_restore(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
     stub.answer("POST", f"{SETTINGS_PATH}/History/1/Restore", samples.SETTINGS_VIEW)
 
-    result = stub_cli.run("sso", "restore", "contoso", "1", "--if-match", "2")
+    result = stub_cli.run("sso", "restore", "contoso", "1", "--if-match", "2", "--yes")
 
     assert result.exit_code == 0, result.output
     assert "Restored version 1; the settings are now at version 3." in result.stdout
@@ -410,11 +498,36 @@ def test_sso_restore(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
 
 
 @pytest.mark.stub_endpoint
+def test_sso_restore_confirmed_at_prompt(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    stub.answer("POST", f"{SETTINGS_PATH}/History/1/Restore", samples.SETTINGS_VIEW)
+
+    result = stub_cli.run("sso", "restore", "contoso", "1", input="y\n")
+
+    assert result.exit_code == 0, result.output
+    assert "Make version 1 of the single sign-on settings of 'contoso' current" in result.stderr
+    assert [request.method for request in stub.requests] == ["POST"]
+
+
+@pytest.mark.stub_endpoint
+def test_sso_restore_without_yes_sends_nothing(
+    stub: ProvisioningStub, stub_cli: HatchwayCli
+) -> None:
+    stub.answer("POST", f"{SETTINGS_PATH}/History/1/Restore", samples.SETTINGS_VIEW)
+
+    result = stub_cli.run("sso", "restore", "contoso", "1")
+
+    assert result.exit_code == 2
+    assert "Nothing was changed; pass --yes" in result.stderr
+    assert "--yes is required when no terminal can answer it." in result.stderr
+    assert stub.requests == []
+
+
+@pytest.mark.stub_endpoint
 def test_sso_restore_unknown_version(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
     problem = {"Error": "VersionNotFound", "Message": "Version '9' was not found."}
     stub.answer("POST", f"{SETTINGS_PATH}/History/9/Restore", problem, status=404)
 
-    result = stub_cli.run("sso", "restore", "contoso", "9")
+    result = stub_cli.run("sso", "restore", "contoso", "9", "--yes")
 
     assert result.exit_code == 1
     assert "Error (HTTP 404, VersionNotFound): Version '9' was not found." in result.stderr
@@ -492,6 +605,45 @@ def test_sso_set_live_shows_checks(
     assert "Verification passed" in result.stdout
 
 
+@needs_verify
+def test_sso_verify_nothing_stored_hints_options(cli: HatchwayCli, contoso: str) -> None:
+    result = cli.run("sso", "verify", "contoso")
+
+    assert result.exit_code == 1
+    assert "send Authority, ClientId and Key in the body." in result.stderr
+    assert (
+        "In hatchway: pass --authority URL, --client-id ID and --key-file PATH, --key-stdin or "
+        "--key-prompt."
+    ) in result.stderr
+
+
+@needs_verify
+def test_sso_verify_live_outcomes(
+    cli: HatchwayCli, oidc_provider: OidcProvider, idp_client: RegisteredClient
+) -> None:
+    closed_port_url = f"http://127.0.0.1:{free_port()}"
+
+    result = cli.run(
+        "sso",
+        "verify",
+        "contoso",
+        "--authority",
+        closed_port_url,
+        "--client-id",
+        idp_client.client_id,
+        "--key-stdin",
+        input="5c1b7e2a-0d4f-4e6a-9b3c-8a7d6e5f4a3b\n",
+    )
+
+    assert result.exit_code == 1
+    outcomes = _result_column(result.stdout)
+    assert outcomes["KeyFormat"] == "warning"
+    assert outcomes["Discovery"] == "FAIL"
+    assert outcomes["Jwks"] == "not checked"
+    assert outcomes["ClientCredentials"] == "not checked"
+    assert "Verification failed: Discovery." in result.stderr
+
+
 @needs_history_and_restore
 def test_sso_history_and_restore_live(
     cli: HatchwayCli,
@@ -501,11 +653,11 @@ def test_sso_history_and_restore_live(
 ) -> None:
     options = _set_options(oidc_provider, idp_client)
     cli.run("sso", "set", "contoso", *options, "--key-stdin", input=idp_client.client_secret)
-    cli.run("sso", "disable", "contoso")
+    cli.run("sso", "disable", "contoso", "--yes")
     versions = cli.run_json("sso", "history", "contoso")
     oauth2_version = next(item["Version"] for item in versions if item["Mode"] == "OAuth2")
 
-    result = cli.run("sso", "restore", "contoso", str(oauth2_version))
+    result = cli.run("sso", "restore", "contoso", str(oauth2_version), "--yes")
 
     assert result.exit_code == 0, result.output
     assert _settings(live_server)["Mode"] == "OAuth2"

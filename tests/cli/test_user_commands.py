@@ -141,6 +141,26 @@ def test_user_validate_short_password(cli: HatchwayCli, contoso: str) -> None:
     assert [item["MemberNames"] for item in json.loads(result.stdout)] == [["Password"]]
 
 
+def test_user_validate_hints_password_options(cli: HatchwayCli, contoso: str) -> None:
+    result = cli.run(
+        "user",
+        "validate",
+        "contoso",
+        "--email",
+        "bo@contoso.test",
+        *NAMES,
+        "--password-stdin",
+        input="short\n",
+    )
+
+    assert result.exit_code == 1
+    assert "- Password: Password" in result.stderr
+    assert (
+        "In hatchway: pass --password-file PATH, --password-stdin or --password-prompt."
+        in result.stderr
+    )
+
+
 def test_user_update_by_id(cli: HatchwayCli, contoso: str) -> None:
     user_id = _create_bo(cli)
 

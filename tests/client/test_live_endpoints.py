@@ -10,10 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from hatchway.client import Delivery, HatchwayApiError, HatchwayClient
+from hatchway.client import CheckOutcome, Delivery, HatchwayApiError, HatchwayClient
 from tests.support.cli import ADMINISTRATOR, provisioning_operation_exists
 from tests.support.hatchway import PROVISIONING_KEY, LiveServer
 from tests.support.idp import OidcProvider, RegisteredClient
+from tests.support.ports import free_port
 
 CHECK_NAMES = {"Authority", "KeyFormat", "Discovery", "Jwks", "ClientCredentials", "RedirectUri"}
 
@@ -86,6 +87,23 @@ def test_verify_wrong_key_fails_a_check(
     assert verification.passed is False
     assert "ClientCredentials" in {check.name for check in verification.checks if not check.passed}
     assert "wrong-secret-value-canary" not in repr(verification.raw)
+
+
+@needs_verify
+def test_verify_outcomes_mark_skipped_and_warning(client: HatchwayClient, contoso: str) -> None:
+    verification = client.verify_oauth2(
+        "contoso",
+        authority=f"http://127.0.0.1:{free_port()}",
+        client_id="app-1",
+        key="5c1b7e2a-0d4f-4e6a-9b3c-8a7d6e5f4a3b",
+    )
+
+    outcomes = {check.name: check.outcome for check in verification.checks}
+    assert outcomes["KeyFormat"] is CheckOutcome.WARNING
+    assert outcomes["Discovery"] is CheckOutcome.FAILED
+    assert outcomes["Jwks"] is CheckOutcome.NOT_CHECKED
+    assert outcomes["ClientCredentials"] is CheckOutcome.NOT_CHECKED
+    assert [check.name for check in verification.failed_checks()] == ["Discovery"]
 
 
 @needs_verify

@@ -112,6 +112,15 @@ def test_provisioning_key_with_line_break_rejected() -> None:
     assert "5C1B7E2A" not in str(failure.value)
 
 
+def test_provisioning_key_error_names_character() -> None:
+    with pytest.raises(ValueError) as failure:
+        HatchwayClient(BASE, f"\u201c{PROVISIONING_KEY}\u201d")
+
+    message = str(failure.value)
+    assert "U+201C (LEFT DOUBLE QUOTATION MARK) at position 1 of 38" in message
+    assert PROVISIONING_KEY not in message
+
+
 def test_environment_name_stays_one_path_segment() -> None:
     recorder = Recorder([])
 

@@ -89,11 +89,6 @@ def _write_secrets(folder: Path, key: str) -> None:
         path.chmod(0o600)
 
 
-def _write_curl_body(folder: Path, values: Values) -> None:
-    body = values.localize(example("curl-body")).replace(KEY_PLACEHOLDER, values.key)
-    (folder / "sso-settings.json").write_text(body)
-
-
 def _run_shell(folder: Path, *names: str, values: Values) -> subprocess.CompletedProcess[str]:
     script = "set -e\n" + "\n".join(values.localize(example(name)) for name in names)
     environment = {
@@ -202,7 +197,7 @@ def live_values(
 
 def test_page_uses_example_values() -> None:
     assert example("environment") == f"export HATCHWAY_URL={EXAMPLE_URL}"
-    for name in ("hatchway", "curl-body", "power-automate-body", "powershell"):
+    for name in ("hatchway", "curl", "power-automate-body", "powershell"):
         assert EXAMPLE_AUTHORITY in example(name)
         assert EXAMPLE_CLIENT_ID in example(name)
 
@@ -211,7 +206,6 @@ def test_examples_send_same_request(stub: ProvisioningStub, tmp_path: Path) -> N
     stub.answer("PUT", SETTINGS_PATH, samples.SETTINGS_VIEW)
     values = Values(url=stub.url)
     _write_secrets(tmp_path, values.key)
-    _write_curl_body(tmp_path, values)
 
     hatchway = _run_shell(tmp_path, "environment", "hatchway", values=values)
     curl = _run_shell(tmp_path, "environment", "curl-header-file", "curl", values=values)
@@ -282,7 +276,6 @@ def test_curl_example_saves_settings(
 ) -> None:
     values, _ = live_values
     _write_secrets(tmp_path, values.key)
-    _write_curl_body(tmp_path, values)
 
     result = _run_shell(tmp_path, "environment", "curl-header-file", "curl", values=values)
 
@@ -291,13 +284,31 @@ def test_curl_example_saves_settings(
     assert _settings(live_server)["ClientId"] == values.client_id
 
 
+def test_curl_example_reads_key_file(stub: ProvisioningStub, tmp_path: Path) -> None:
+    stub.answer("PUT", SETTINGS_PATH, samples.SETTINGS_VIEW)
+    # Characters that JSON or the shell would treat specially, had the page pasted the Key.
+    values = Values(url=stub.url, key='se"cret\\with$HOME and `quotes`')
+    _write_secrets(tmp_path, values.key)
+
+    result = _run_shell(tmp_path, "environment", "curl-header-file", "curl", values=values)
+
+    assert result.returncode == 0, result.stderr
+    assert values.key not in example("curl")
+    assert "client-secret.txt" in example("curl")
+    assert stub.requests[0].body["Key"] == values.key
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "client-secret.txt",
+        "provisioning-key.header",
+        "provisioning-key.txt",
+    ]
+
+
 def test_curl_example_refusal_exits_22(
     live_server: LiveServer, live_values: tuple[Values, RegisteredClient], tmp_path: Path
 ) -> None:
     values, _ = live_values
     refused = Values(url=values.url, authority="not a url", client_id=values.client_id)
     _write_secrets(tmp_path, values.key)
-    _write_curl_body(tmp_path, refused)
 
     result = _run_shell(tmp_path, "environment", "curl-header-file", "curl", values=refused)
 

@@ -58,6 +58,44 @@ def verification(*, passed: bool) -> dict[str, Any]:
     }
 
 
+GUID_KEY_NOTICE = (
+    "Key is shaped like a GUID, as a client secret's Secret ID is; the Key must be the "
+    "secret's Value."
+)
+
+
+def verification_discovery_failed() -> dict[str, Any]:
+    """A verification whose Discovery check failed, so that Jwks and ClientCredentials did
+    not run. The server reports them as not passed, with a message that starts 'Not checked'."""
+    body = verification(passed=False)
+    body["Checks"][2:5] = [
+        {
+            "Name": "Discovery",
+            "Passed": False,
+            "Message": "The discovery document could not be fetched.",
+        },
+        {
+            "Name": "Jwks",
+            "Passed": False,
+            "Message": "Not checked, because the Discovery check failed.",
+        },
+        {
+            "Name": "ClientCredentials",
+            "Passed": False,
+            "Message": "Not checked, because the Discovery check failed.",
+        },
+    ]
+    return body
+
+
+def verification_guid_key() -> dict[str, Any]:
+    """A passed verification whose KeyFormat check repeats the notice about a GUID-shaped Key."""
+    body = verification(passed=True)
+    body["Checks"][1] = {"Name": "KeyFormat", "Passed": True, "Message": GUID_KEY_NOTICE}
+    body["Notices"] = [{"MemberNames": ["Key"], "ErrorMessage": GUID_KEY_NOTICE}]
+    return body
+
+
 HISTORY: list[dict[str, Any]] = [
     {
         "Version": 2,

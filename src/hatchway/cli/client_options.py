@@ -30,11 +30,13 @@ from hatchway.client import (
     HatchwayClient,
     HatchwayUnreachable,
     ValidationResult,
+    check_provisioning_key,
 )
 from hatchway.config import is_loopback_host
 
 URL_VARIABLE = "HATCHWAY_URL"
 PROVISIONING_KEY_VARIABLE = "HATCHWAY_PROVISIONING_KEY"
+PROVISIONING_KEY_FILE_OPTION = "--provisioning-key-file"
 
 # A proxy returns these statuses when Hatchway behind it is down, so Hatchway is unreachable.
 _GATEWAY_STATUSES = frozenset({502, 503, 504})
@@ -62,7 +64,7 @@ UrlOption = Annotated[
 ProvisioningKeyFileOption = Annotated[
     Path | None,
     typer.Option(
-        "--provisioning-key-file",
+        PROVISIONING_KEY_FILE_OPTION,
         exists=True,
         dir_okay=False,
         readable=True,
@@ -76,7 +78,14 @@ JsonOption = Annotated[
     typer.Option("--json", help="Print Hatchway's JSON response instead of a table."),
 ]
 EnvironmentArgument = Annotated[str, typer.Argument(help="The environment's name.")]
-YesOption = Annotated[bool, typer.Option("--yes", help="Delete without asking for confirmation.")]
+YesOption = Annotated[
+    bool,
+    typer.Option(
+        "--yes",
+        help="Go ahead without asking for confirmation; required when standard input is not "
+        "a terminal.",
+    ),
+]
 
 
 def reflow_help(function: CommandFunction) -> CommandFunction:
@@ -103,22 +112,30 @@ def read_provisioning_key(key_file: Path | None, environ: Mapping[str, str] | No
             key = key_file.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as error:
             raise UsageError(
-                f"cannot read '{key_file}': {error}.", param_hint="--provisioning-key-file"
+                f"cannot read '{key_file}': {error}.", param_hint=PROVISIONING_KEY_FILE_OPTION
             ) from None
         if not key:
             raise UsageError(
                 f"'{key_file}' is empty; put the Provisioning Key in it.",
-                param_hint="--provisioning-key-file",
+                param_hint=PROVISIONING_KEY_FILE_OPTION,
             )
-        return key
+        return _checked_key(key, source=PROVISIONING_KEY_FILE_OPTION)
     variables = os.environ if environ is None else environ
     key = variables.get(PROVISIONING_KEY_VARIABLE, "").strip()
     if not key:
         raise UsageError(
             f"No Provisioning Key: set {PROVISIONING_KEY_VARIABLE} or pass "
-            "--provisioning-key-file PATH."
+            f"{PROVISIONING_KEY_FILE_OPTION} PATH."
         )
-    return key
+    return _checked_key(key, source=PROVISIONING_KEY_VARIABLE)
+
+
+def _checked_key(key: str, *, source: str) -> str:
+    """Check the key where it was read, so that the usage error names that option or variable."""
+    try:
+        return check_provisioning_key(key)
+    except ValueError as error:
+        raise UsageError(str(error), param_hint=source) from None
 
 
 def connect(url: str | None, key_file: Path | None, output: Output) -> HatchwayClient:
@@ -179,16 +196,25 @@ def report_validation(output: Output, problems: list[ValidationResult], success:
         return
     if output.json_output:
         output.print_json(raw)
+        raise typer.Exit(ExitCode.REFUSED)
     output.errors.print(Text("Hatchway would refuse this:"))
-    output.errors.print(results_text(problems))
+    output.errors.print(results_text(problems, hints=output.hints))
     raise typer.Exit(ExitCode.REFUSED)
 
 
-def confirm_or_stop(question: str, yes: bool) -> None:
-    """Ask before a deletion unless --yes was given; stop with a usage error on anything but yes.
+def confirm_or_stop(
+    question: str,
+    yes: bool,
+    *,
+    action: str = "delete",
+    unchanged: str = "Nothing was deleted",
+) -> None:
+    """Ask before a deletion or another change that is hard to undo, unless --yes was given.
 
-    Without a terminal (standard input closed) the answer counts as no, so a script that
-    forgot --yes stops with exit code 2 before anything is deleted.
+    Stops with a usage error on anything but yes. Without a terminal (standard input closed)
+    the answer counts as no, so a script that forgot --yes stops with exit code 2 before
+    anything changes. `action` and `unchanged` word the refusal, such as "delete" and
+    "Nothing was deleted".
     """
     if yes:
         return
@@ -198,4 +224,7 @@ def confirm_or_stop(question: str, yes: bool) -> None:
         typer.echo(err=True)
         confirmed = False
     if not confirmed:
-        raise UsageError("Nothing was deleted; pass --yes to delete without the question.")
+        raise UsageError(
+            f"{unchanged}; pass --yes to {action} without the question. --yes is required "
+            "when no terminal can answer it."
+        )

@@ -20,7 +20,7 @@ from hatchway.cli.client_options import (
     reflow_help,
     report_validation,
 )
-from hatchway.cli.output import Output, fields_table, table
+from hatchway.cli.output import OptionHints, Output, fields_table, table
 from hatchway.cli.secret_input import (
     PasswordFileOption,
     PasswordStdinOption,
@@ -52,6 +52,20 @@ MailPasswordOption = Annotated[
         "setting one (API version 2.0).",
     ),
 ]
+
+
+def _administrator_hints(password_options: str) -> OptionHints:
+    return {
+        "EmailAddress": "--email ADDRESS",
+        "FirstName": "--first-name",
+        "LastName": "--last-name",
+        "Password": f"{password_options}, or --mail-password to have Hatchway e-mail a "
+        "temporary password",
+    }
+
+
+CREATE_HINTS = _administrator_hints("--password-file PATH or --password-stdin")
+VALIDATE_HINTS = _administrator_hints("--password-file PATH, --password-stdin or --password-prompt")
 
 
 def environment_rows(environments: Iterable[Environment]) -> RenderableType:
@@ -118,7 +132,7 @@ def create_environment(
     prompt; with --mail-password Hatchway e-mails a temporary one instead. Without --email the
     environment is created empty. Prints the environment's name as Hatchway stored it.
     """
-    output = Output(json_output=json_output)
+    output = Output(json_output=json_output, hints=CREATE_HINTS)
     source = password_source(password_file, password_stdin)
     administrator_options = (
         first_name is not None or last_name is not None or source.given() or mail_password
@@ -178,7 +192,7 @@ def validate_environment(
 
     Exits with 1 and lists the problems when Hatchway would refuse them.
     """
-    output = Output(json_output=json_output)
+    output = Output(json_output=json_output, hints=VALIDATE_HINTS)
     with provisioning_client(url, provisioning_key_file, output) as client:
         password = read_secret(
             password_source(password_file, password_stdin), prompt=password_prompt

@@ -1,14 +1,15 @@
 """Output of the client commands: Rich tables for people, Hatchway's JSON (--json) for scripts.
 
 Results go to standard output and everything else (errors, warnings, prompts) to standard
-error, so that `hatchway ... --json | jq` always reads one JSON document.
+error, so that `hatchway ... --json | jq` always reads one JSON document. With --json a
+failure is that document too (see `error_json`), and no sentence repeats it on standard error.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -63,17 +64,35 @@ def fields_table(rows: Iterable[tuple[str, object]]) -> Table:
     return result
 
 
-def results_text(results: Iterable[ValidationResult], *, bullet: str = "-") -> Text:
-    """List validation results, one per line, each with the fields it names."""
-    lines = [f"  {bullet} {result}" for result in results]
+# The options of one command that set each member of the request body, such as
+# {"EmailAddress": "--email ADDRESS"}. The key "" stands for a result that names no member.
+OptionHints = Mapping[str, str]
+
+
+def results_text(
+    results: Iterable[ValidationResult], *, bullet: str = "-", hints: OptionHints | None = None
+) -> Text:
+    """List validation results, one per line, each with the fields it names.
+
+    The server's sentences name request members and API details (`?version=2.0`), so a result
+    whose member has an entry in `hints` gets a second line that names the command's option.
+    """
+    known = hints or {}
+    lines = []
+    for result in results:
+        lines.append(f"  {bullet} {result}")
+        members = result.member_names or ("",)
+        options = dict.fromkeys(known[member] for member in members if member in known)
+        lines.extend(f"    In hatchway: pass {option}." for option in options)
     return Text("\n".join(lines))
 
 
 class Output:
     """Prints one command's result and errors, as tables or, with --json, as JSON."""
 
-    def __init__(self, *, json_output: bool) -> None:
+    def __init__(self, *, json_output: bool, hints: OptionHints | None = None) -> None:
         self.json_output = json_output
+        self.hints = hints
         self.console = _console(stderr=False)
         self.errors = _console(stderr=True)
 
@@ -96,10 +115,11 @@ class Output:
     def refused(self, error: HatchwayApiError) -> None:
         """Print why Hatchway refused a call, in the server's own sentences."""
         if self.json_output:
-            self.print_json(_error_json(error))
+            self.print_json(error_json(error))
+            return
         if error.results:
             self.errors.print(Text(f"Hatchway refused the request (HTTP {error.status}):"))
-            self.errors.print(results_text(error.results))
+            self.errors.print(results_text(error.results, hints=self.hints))
             return
         code = f", {error.error}" if error.error else ""
         self.errors.print(Text(f"Error (HTTP {error.status}{code}): {error.message}"))
@@ -115,8 +135,15 @@ class Output:
     def unreachable(self, error: HatchwayUnreachable) -> None:
         if self.json_output:
             self.print_json(
-                {"Status": None, "Error": "Unreachable", "Message": str(error), "Url": error.url}
+                {
+                    "Status": None,
+                    "Error": "Unreachable",
+                    "Message": str(error),
+                    "ValidationResults": [],
+                    "Url": error.url,
+                }
             )
+            return
         advice = (
             "The server accepted the connection but did not answer in time; a change may or "
             "may not have been saved, so read it back before repeating it."
@@ -126,7 +153,12 @@ class Output:
         self.errors.print(Text(f"Error: {error}. {advice}"))
 
 
-def _error_json(error: HatchwayApiError) -> dict[str, Any]:
+def error_json(error: HatchwayApiError) -> dict[str, Any]:
+    """Build the document that --json prints when Hatchway refused a call.
+
+    `Status` is the HTTP status, `Error` the problem code (None for a 400 with validation
+    results), `Message` the server's sentence and `ValidationResults` the entries of a 400.
+    """
     return {
         "Status": error.status,
         "Error": error.error,

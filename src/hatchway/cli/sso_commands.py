@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated
 
 import typer
-from rich.console import RenderableType
 from rich.text import Text
 
 from hatchway.cli.client_options import (
@@ -16,13 +14,21 @@ from hatchway.cli.client_options import (
     JsonOption,
     ProvisioningKeyFileOption,
     UrlOption,
+    YesOption,
+    confirm_or_stop,
     provisioning_client,
     reflow_help,
 )
-from hatchway.cli.output import Output, fields_table, results_text, table
+from hatchway.cli.output import OptionHints, Output
 from hatchway.cli.secret_input import KeyFileOption, KeyStdinOption, key_source, read_secret
+from hatchway.cli.sso_output import (
+    change_renderables,
+    history_table,
+    settings_fields,
+    verification_renderables,
+)
 from hatchway.cli.usage import UsageError
-from hatchway.client import SsoSettings, SsoSettingsChange, SsoVersion, Verification
+from hatchway.client import Verification
 
 sso_app = typer.Typer(
     help="Single sign-on settings of an environment: show, set, verify, history, restore, disable.",
@@ -63,125 +69,33 @@ IfMatchOption = Annotated[
 ]
 
 
+def _settings_hints(key_options: str) -> OptionHints:
+    return {
+        "Authority": "--authority URL",
+        "ClientId": "--client-id ID",
+        "Key": key_options,
+        "KeyExpiresOn": "--key-expires-on YYYY-MM-DD",
+        "": f"--authority URL, --client-id ID and {key_options}",
+    }
+
+
+SET_HINTS = _settings_hints("--key-file PATH or --key-stdin")
+VERIFY_HINTS = _settings_hints("--key-file PATH, --key-stdin or --key-prompt")
+
+
 def _expiry(value: datetime | None) -> date | None:
     return value.date() if value is not None else None
-
-
-def settings_fields(settings: SsoSettings) -> RenderableType:
-    key_state = "set" if settings.key_set else "not set"
-    expires: object = settings.key_expires_on
-    if settings.key_expires_on is not None and settings.key_days_left is not None:
-        expires = f"{settings.key_expires_on.isoformat()} ({settings.key_days_left} days left)"
-    return fields_table(
-        [
-            ("Mode", settings.mode),
-            ("Authority", settings.authority),
-            ("Client ID", settings.client_id),
-            ("Key", key_state),
-            ("Key updated", settings.key_updated_on),
-            ("Key expires", expires),
-            ("Version", settings.version),
-            ("ETag", settings.etag),
-            ("Updated", settings.updated_on),
-            ("Last known good version", settings.last_known_good_version),
-            ("Redirect URI", settings.redirect_uri),
-        ]
-    )
-
-
-def verification_renderables(verification: Verification) -> list[RenderableType]:
-    outcome = "passed" if verification.passed else "failed"
-    tenant = f" (tenant {verification.tenant_id})" if verification.tenant_id else ""
-    parts: list[RenderableType] = [
-        Text(f"Verification {outcome} for {verification.authority}{tenant}:"),
-        table(
-            ["Check", "Result", "Message"],
-            (
-                (check.name, "pass" if check.passed else "FAIL", check.message)
-                for check in verification.checks
-            ),
-        ),
-    ]
-    if verification.notices:
-        parts += [Text("Notices:"), results_text(verification.notices)]
-    parts.append(Text(f"Redirect URI to register: {verification.redirect_uri}"))
-    return parts
-
-
-def change_renderables(change: SsoSettingsChange) -> list[RenderableType]:
-    parts: list[RenderableType] = []
-    if change.verification is not None:
-        parts += verification_renderables(change.verification)
-    if change.warnings:
-        parts += [
-            Text("Saved without verification; these checks failed:"),
-            results_text(change.warnings),
-        ]
-    if change.notices:
-        parts += [Text("Notices:"), results_text(change.notices)]
-    if change.changed:
-        parts.append(Text(f"Saved version {change.settings.version}."))
-    else:
-        parts.append(Text("Nothing changed: the values equal the stored ones."))
-    parts.append(settings_fields(change.settings))
-    return parts
-
-
-def history_table(versions: Iterable[SsoVersion]) -> RenderableType:
-    def marks(version: SsoVersion) -> str:
-        words = []
-        if version.is_current:
-            words.append("current")
-        if version.is_last_known_good:
-            words.append("last known good")
-        if version.restored_from is not None:
-            words.append(f"restored from {version.restored_from}")
-        if version.verification_skipped:
-            words.append("not verified")
-        return ", ".join(words)
-
-    def changed_fields(version: SsoVersion) -> str:
-        changes = version.changes
-        return ", ".join(sorted(changes)) if isinstance(changes, dict) else ""
-
-    return table(
-        [
-            "Version",
-            "Created",
-            "Actor",
-            "Address",
-            "Mode",
-            "Authority",
-            "Client ID",
-            "Key",
-            "Changed",
-            "Notes",
-        ],
-        (
-            (
-                version.version,
-                version.created_on,
-                f"{version.actor_type}: {version.actor}",
-                version.client_address,
-                version.mode,
-                version.authority,
-                version.client_id,
-                version.key_fingerprint,
-                changed_fields(version),
-                marks(version),
-            )
-            for version in versions
-        ),
-    )
 
 
 def report_verification(output: Output, verification: Verification) -> None:
     """Print a verification; exit with 1 when a check failed."""
     output.result(verification.raw, lambda: verification_renderables(verification))
-    if not verification.passed:
-        failed = [check.name for check in verification.checks if not check.passed]
+    if verification.passed:
+        return
+    if not output.json_output:
+        failed = [check.name for check in verification.failed_checks()]
         output.note(f"Verification failed: {', '.join(failed) or 'see the checks above'}.")
-        raise typer.Exit(ExitCode.REFUSED)
+    raise typer.Exit(ExitCode.REFUSED)
 
 
 @sso_app.command("show")
@@ -232,7 +146,7 @@ def set_settings(
     command shows each check with pass or fail. The Key (the client secret's Value) comes from
     --key-file, --key-stdin or a hidden prompt, never from the command line.
     """
-    output = Output(json_output=json_output)
+    output = Output(json_output=json_output, hints=SET_HINTS)
     source = key_source(key_file, key_stdin)
     if dry_run and (no_verify or if_match is not None):
         raise UsageError("--dry-run saves nothing; leave out --no-verify and --if-match.")
@@ -285,7 +199,7 @@ def verify_settings(
     Without options the stored settings are checked; values given replace the stored ones for
     the check. Exits with 1 when a check fails.
     """
-    output = Output(json_output=json_output)
+    output = Output(json_output=json_output, hints=VERIFY_HINTS)
     with provisioning_client(url, provisioning_key_file, output) as client:
         key = read_secret(key_source(key_file, key_stdin), prompt=key_prompt)
         verification = client.verify_oauth2(
@@ -309,16 +223,28 @@ def show_history(
 
 
 @sso_app.command("restore")
+@reflow_help
 def restore_version(
     environment: EnvironmentArgument,
     version: Annotated[int, typer.Argument(help="The version to restore, from 'sso history'.")],
     if_match: IfMatchOption = None,
+    yes: YesOption = False,
     url: UrlOption = None,
     provisioning_key_file: ProvisioningKeyFileOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Make an earlier version of the SSO settings current again, its Key included."""
+    """Make an earlier version of the SSO settings current again, its Key included.
+
+    Asks for confirmation first; pass --yes when standard input is not a terminal.
+    """
     output = Output(json_output=json_output)
+    confirm_or_stop(
+        f"Make version {version} of the single sign-on settings of '{environment}' current, "
+        "its Key included?",
+        yes,
+        action="restore it",
+        unchanged="Nothing was changed",
+    )
     with provisioning_client(url, provisioning_key_file, output) as client:
         settings = client.restore_sso_version(environment, version, if_match=if_match)
     output.result(
@@ -337,15 +263,24 @@ def restore_version(
 def disable_sso(
     environment: EnvironmentArgument,
     if_match: IfMatchOption = None,
+    yes: YesOption = False,
     url: UrlOption = None,
     provisioning_key_file: ProvisioningKeyFileOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Switch the environment back to the local sign-in form (mode None).
 
-    The OAuth2 values stay in the history, so 'sso restore' can bring them back.
+    The OAuth2 values stay in the history, so 'sso restore' can bring them back. Asks for
+    confirmation first; pass --yes when standard input is not a terminal.
     """
     output = Output(json_output=json_output)
+    confirm_or_stop(
+        f"Switch environment '{environment}' to the local sign-in form (mode None)? Users "
+        "without a password cannot sign in until single sign-on is back.",
+        yes,
+        action="switch single sign-on off",
+        unchanged="Nothing was changed",
+    )
     with provisioning_client(url, provisioning_key_file, output) as client:
         settings = client.disable_oauth2(environment, if_match=if_match)
     output.result(

@@ -20,7 +20,7 @@ from hatchway.cli.client_options import (
     reflow_help,
     report_validation,
 )
-from hatchway.cli.output import Output, fields_table, table
+from hatchway.cli.output import OptionHints, Output, fields_table, table
 from hatchway.cli.secret_input import (
     PasswordFileOption,
     PasswordStdinOption,
@@ -43,6 +43,14 @@ LastNameOption = Annotated[str | None, typer.Option("--last-name", help="Last na
 PasswordPromptOption = Annotated[
     bool, typer.Option("--password-prompt", help="Ask for the password in a hidden prompt.")
 ]
+
+
+USER_HINTS: OptionHints = {
+    "EmailAddress": "--email ADDRESS",
+    "FirstName": "--first-name",
+    "LastName": "--last-name",
+    "Password": "--password-file PATH, --password-stdin or --password-prompt",
+}
 
 
 def user_reference(value: str) -> int | str:
@@ -136,7 +144,7 @@ def create_user(
 
     Prints the new user's id.
     """
-    output = Output(json_output=json_output)
+    output = Output(json_output=json_output, hints=USER_HINTS)
     with provisioning_client(url, provisioning_key_file, output) as client:
         password = read_secret(
             password_source(password_file, password_stdin), prompt=password_prompt, confirm=True
@@ -173,7 +181,7 @@ def validate_user(
 
     Exits with 1 and lists the problems when Hatchway would refuse them.
     """
-    output = Output(json_output=json_output)
+    output = Output(json_output=json_output, hints=USER_HINTS)
     with provisioning_client(url, provisioning_key_file, output) as client:
         password = read_secret(
             password_source(password_file, password_stdin), prompt=password_prompt
@@ -217,7 +225,7 @@ def update_user(
     json_output: JsonOption = False,
 ) -> None:
     """Change the given fields of a user; the others keep their values."""
-    output = Output(json_output=json_output)
+    output = Output(json_output=json_output, hints=USER_HINTS)
     with provisioning_client(url, provisioning_key_file, output) as client:
         password = read_secret(
             password_source(password_file, password_stdin), prompt=password_prompt, confirm=True

@@ -30,6 +30,7 @@ from hatchway.client._client import HatchwayClient
 from hatchway.client._connection import (
     DEFAULT_TIMEOUT_SECONDS,
     PROVISIONING_KEY_HEADER,
+    check_provisioning_key,
     provisioning_base_url,
 )
 from hatchway.client._errors import (
@@ -41,6 +42,7 @@ from hatchway.client._errors import (
 from hatchway.client._models import (
     AuditPage,
     AuditRecord,
+    CheckOutcome,
     Delivery,
     EmergencyAccessGrant,
     EmergencyRequest,
@@ -59,6 +61,7 @@ __all__ = [
     "PROVISIONING_KEY_HEADER",
     "AuditPage",
     "AuditRecord",
+    "CheckOutcome",
     "Delivery",
     "EmergencyAccessGrant",
     "EmergencyRequest",
@@ -75,5 +78,6 @@ __all__ = [
     "ValidationResult",
     "Verification",
     "VerificationCheck",
+    "check_provisioning_key",
     "provisioning_base_url",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -61,16 +62,30 @@ def provisioning_base_url(instance_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
-def _check_provisioning_key(key: str) -> str:
+def check_provisioning_key(key: str) -> str:
+    """Check the Provisioning Key and return it without surrounding whitespace.
+
+    Raises ValueError for an empty key and for one with a character outside printable ASCII,
+    such as the curly quotes a word processor adds. The message names that character and its
+    position, never the key.
+    """
     key = key.strip()
     if not key:
         raise ValueError("The Provisioning Key is empty; pass the instance's Provisioning Key.")
-    if any(not " " <= character <= "~" for character in key):
-        raise ValueError(
-            "The Provisioning Key contains a character outside printable ASCII (a line break, "
-            "tab or pasted typographic character); copy it again as plain text."
-        )
+    for position, character in enumerate(key, start=1):
+        if not " " <= character <= "~":
+            raise ValueError(
+                f"The Provisioning Key contains {_describe(character)} at position {position} "
+                f"of {len(key)}, a character outside printable ASCII; copy the key again as "
+                "plain text, without quotes or line breaks."
+            )
     return key
+
+
+def _describe(character: str) -> str:
+    name = unicodedata.name(character, "")
+    code = f"U+{ord(character):04X}"
+    return f"{code} ({name})" if name else code
 
 
 def segment(value: str | int, what: str) -> str:
@@ -113,7 +128,7 @@ class Connection:
     ) -> None:
         self.base_url = provisioning_base_url(base_url)
         self.timeout = timeout
-        self._key = Secret(_check_provisioning_key(provisioning_key))
+        self._key = Secret(check_provisioning_key(provisioning_key))
         self._http = httpx.Client(
             base_url=self.base_url,
             auth=_ProvisioningKeyAuth(self._key),

@@ -116,6 +116,23 @@ class SsoSettings:
         )
 
 
+class CheckOutcome(enum.StrEnum):
+    """The outcome of one verification check."""
+
+    PASSED = "Passed"
+    WARNING = "Warning"
+    FAILED = "Failed"
+    NOT_CHECKED = "NotChecked"
+
+
+# NOTE: The API reports each check only with `Passed` and a sentence. A check that did not run,
+# because an earlier one failed, has `Passed: false` and a message that starts with these
+# words. A check that passed with a warning repeats one of the verification's `Notices` as its
+# message (KeyFormat for a GUID-shaped Key). Both rules read the server's wording, so a server
+# that words these differently shows such checks as failed or passed.
+NOT_CHECKED_PREFIX = "Not checked, because"
+
+
 @dataclass(frozen=True)
 class VerificationCheck:
     """One check of a verification, named Authority, KeyFormat, Discovery, Jwks,
@@ -124,11 +141,23 @@ class VerificationCheck:
     name: str
     passed: bool
     message: str
+    outcome: CheckOutcome
 
     @classmethod
-    def from_json(cls, data: Json) -> VerificationCheck:
+    def from_json(cls, data: Json, warnings: frozenset[str] = frozenset()) -> VerificationCheck:
+        """Read one check; `warnings` are the notice sentences that mark a passed check."""
         reader = Reader(data, "Check")
-        return cls(reader.text("Name"), reader.flag("Passed"), reader.text("Message"))
+        passed = reader.flag("Passed")
+        message = reader.text("Message")
+        return cls(reader.text("Name"), passed, message, _outcome(passed, message, warnings))
+
+
+def _outcome(passed: bool, message: str, warnings: frozenset[str]) -> CheckOutcome:
+    if passed:
+        return CheckOutcome.WARNING if message in warnings else CheckOutcome.PASSED
+    if message.startswith(NOT_CHECKED_PREFIX):
+        return CheckOutcome.NOT_CHECKED
+    return CheckOutcome.FAILED
 
 
 @dataclass(frozen=True)
@@ -146,15 +175,23 @@ class Verification:
     @classmethod
     def from_json(cls, data: Json) -> Verification:
         reader = Reader(data, "Verification")
+        notices = reader.results("Notices")
+        warnings = frozenset(notice.error_message for notice in notices)
         return cls(
             passed=reader.flag("Passed"),
             authority=reader.text("Authority"),
             tenant_id=reader.optional_text("TenantId"),
             redirect_uri=reader.text("RedirectUri"),
-            checks=tuple(VerificationCheck.from_json(item) for item in reader.items("Checks")),
-            notices=reader.results("Notices"),
+            checks=tuple(
+                VerificationCheck.from_json(item, warnings) for item in reader.items("Checks")
+            ),
+            notices=notices,
             raw=data,
         )
+
+    def failed_checks(self) -> list[VerificationCheck]:
+        """Return the checks that ran and failed, without those that did not run."""
+        return [check for check in self.checks if check.outcome is CheckOutcome.FAILED]
 
 
 @dataclass(frozen=True)
