@@ -542,7 +542,7 @@ def test_sso_restore_missing_version_hint(stub: ProvisioningStub, stub_cli: Hatc
     problem = {"Error": "SingleSignOnSettingsVersionNotFound", "Message": message}
     stub.answer("POST", f"{SETTINGS_PATH}/History/9/Restore", problem, status=404)
 
-    result = stub_cli.run("sso", "restore", "contoso", "9")
+    result = stub_cli.run("sso", "restore", "contoso", "9", "--yes")
 
     assert result.exit_code == 1
     assert message in " ".join(result.stderr.split())

@@ -66,6 +66,7 @@ def test_verify_reports_shape(api: TestClient, environment: str) -> None:
         "ClientCredentials",
         "RedirectUri",
     }
+    assert {item["Outcome"] for item in report["Checks"]} == {"Passed"}
 
 
 def test_verify_saves_nothing(api: TestClient, environment: str, context: AppContext) -> None:
@@ -171,6 +172,7 @@ def test_key_format_passes(api: TestClient, environment: str) -> None:
     result = check(verify(api, body()), "KeyFormat")
 
     assert result["Passed"] is True
+    assert result["Outcome"] == "Passed"
     assert "not shaped like a Secret ID" in result["Message"]
 
 
@@ -184,6 +186,7 @@ def test_key_format_warns_about_secret_id(
 
     assert report["Passed"] is True
     assert "shaped like a GUID" in check(report, "KeyFormat")["Message"]
+    assert check(report, "KeyFormat")["Outcome"] == "Warning"
     assert report["Notices"][0]["MemberNames"] == ["Key"]
 
 
@@ -212,8 +215,10 @@ def test_discovery_fails_for_unknown_tenant(api: TestClient, environment: str) -
 
     result = check(report, "Discovery")
     assert result["Passed"] is False
+    assert result["Outcome"] == "Failed"
     assert "AADSTS90002: tenant not found" in result["Message"]
     assert check(report, "Jwks")["Message"] == "Not checked, because the Discovery check failed."
+    assert check(report, "Jwks")["Outcome"] == "NotChecked"
 
 
 def test_discovery_fails_when_host_unresolvable(api: TestClient, environment: str) -> None:

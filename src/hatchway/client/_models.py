@@ -125,11 +125,9 @@ class CheckOutcome(enum.StrEnum):
     NOT_CHECKED = "NotChecked"
 
 
-# NOTE: The API reports each check only with `Passed` and a sentence. A check that did not run,
-# because an earlier one failed, has `Passed: false` and a message that starts with these
-# words. A check that passed with a warning repeats one of the verification's `Notices` as its
-# message (KeyFormat for a GUID-shaped Key). Both rules read the server's wording, so a server
-# that words these differently shows such checks as failed or passed.
+# Servers older than the `Outcome` field report a check only with `Passed` and a sentence. For
+# them, a check that did not run has `Passed: false` and a message that starts with these words,
+# and a check that passed with a warning repeats one of the verification's `Notices`.
 NOT_CHECKED_PREFIX = "Not checked, because"
 
 
@@ -149,10 +147,15 @@ class VerificationCheck:
         reader = Reader(data, "Check")
         passed = reader.flag("Passed")
         message = reader.text("Message")
-        return cls(reader.text("Name"), passed, message, _outcome(passed, message, warnings))
+        reported = data.get("Outcome")
+        if reported in CheckOutcome.__members__.values():
+            outcome = CheckOutcome(reported)
+        else:
+            outcome = _outcome_from_wording(passed, message, warnings)
+        return cls(reader.text("Name"), passed, message, outcome)
 
 
-def _outcome(passed: bool, message: str, warnings: frozenset[str]) -> CheckOutcome:
+def _outcome_from_wording(passed: bool, message: str, warnings: frozenset[str]) -> CheckOutcome:
     if passed:
         return CheckOutcome.WARNING if message in warnings else CheckOutcome.PASSED
     if message.startswith(NOT_CHECKED_PREFIX):

@@ -348,9 +348,7 @@ def _transport_error(client: httpx.Client, url: str, error: httpx.HTTPError) -> 
             detail = cause.reason or type(cause).__name__
             if isinstance(cause, ssl.SSLCertVerificationError) and cause.verify_message:
                 detail = cause.verify_message
-            return OutboundError(
-                url, f"the TLS handshake failed ({detail})", OutboundFailure.TLS
-            )
+            return OutboundError(url, f"the TLS handshake failed ({detail})", OutboundFailure.TLS)
         if isinstance(cause, ConnectionRefusedError):
             return OutboundError(
                 url,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
 from pydantic import Field, field_validator
@@ -146,6 +146,10 @@ class VerificationCheckOut(ResponseBody):
         description="Authority, KeyFormat, Discovery, Jwks, ClientCredentials or RedirectUri."
     )
     passed: bool
+    outcome: Literal["Passed", "Warning", "Failed", "NotChecked"] = Field(
+        description="Passed; Warning: passed, but read the message (a Key shaped like a Secret "
+        "ID); Failed; NotChecked: not run because an earlier check failed."
+    )
     message: str
 
 

@@ -35,9 +35,22 @@ class CheckResult:
     message: str
     members: tuple[str, ...] = ()
     skipped: bool = False
+    warning: bool = False
+
+    @property
+    def outcome(self) -> str:
+        """Return Passed, Warning (passed, but read the message), Failed or NotChecked."""
+        if self.passed:
+            return "Warning" if self.warning else "Passed"
+        return "NotChecked" if self.skipped else "Failed"
 
     def as_json(self) -> dict[str, Any]:
-        return {"Name": self.name.value, "Passed": self.passed, "Message": self.message}
+        return {
+            "Name": self.name.value,
+            "Passed": self.passed,
+            "Outcome": self.outcome,
+            "Message": self.message,
+        }
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,10 @@ class VerificationReport:
 
 def passed(name: CheckName, message: str) -> CheckResult:
     return CheckResult(name, True, message)
+
+
+def passed_with_warning(name: CheckName, message: str) -> CheckResult:
+    return CheckResult(name, True, message, warning=True)
 
 
 def failed(name: CheckName, message: str, *members: str) -> CheckResult:

@@ -35,6 +35,7 @@ from hatchway.sso.checks import (
     VerificationRequest,
     failed,
     passed,
+    passed_with_warning,
     skipped,
 )
 from hatchway.sso.provider_checks import (
@@ -73,7 +74,7 @@ def check_authority_kind(request: VerificationRequest) -> CheckResult:
 
 def check_key_format(request: VerificationRequest) -> CheckResult:
     if is_guid(request.client_secret):
-        return passed(CheckName.KEY_FORMAT, GUID_KEY_NOTICE)
+        return passed_with_warning(CheckName.KEY_FORMAT, GUID_KEY_NOTICE)
     return passed(
         CheckName.KEY_FORMAT,
         "Key is printable ASCII and not shaped like a Secret ID (a GUID).",
