@@ -69,6 +69,29 @@ def test_check_key_messages_never_contain_key() -> None:
             assert result.member_names == ("Key",)
 
 
+@pytest.mark.parametrize("placeholder", ["<client secret value>", " <secret> "])
+def test_check_key_refuses_placeholder_in_brackets(placeholder: str) -> None:
+    checked = check_key(placeholder)
+
+    assert [error.message for error in checked.errors] == [
+        "Key is enclosed in angle brackets, like the placeholder of an example; paste the "
+        "client secret's Value itself, without the brackets."
+    ]
+
+
+def test_check_key_accepts_brackets_inside_value() -> None:
+    assert check_key("a<b>c~Q8").errors == []
+
+
+def test_check_client_id_refuses_placeholder_in_brackets() -> None:
+    checked = check_client_id("<application (client) id>")
+
+    assert checked.errors[0].member_names == ("ClientId",)
+    assert checked.errors[0].message.startswith(
+        "ClientId '<application (client) id>' is the placeholder of an example;"
+    )
+
+
 def test_check_client_id_shows_trimmed_value() -> None:
     checked = check_client_id(" app-id ")
 

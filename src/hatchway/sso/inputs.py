@@ -104,7 +104,20 @@ def check_key(raw: str) -> CheckedValue:
             )
         )
         break
+    if not checked.errors and _is_placeholder(key):
+        checked.errors.append(
+            ValidationResult(
+                ("Key",),
+                "Key is enclosed in angle brackets, like the placeholder of an example; paste the "
+                "client secret's Value itself, without the brackets.",
+            )
+        )
     return checked
+
+
+def _is_placeholder(value: str) -> bool:
+    """Tell whether a value is an example's placeholder, such as '<client secret value>'."""
+    return len(value) > 2 and value.startswith("<") and value.endswith(">")
 
 
 def check_client_id(raw: str) -> CheckedValue:
@@ -138,6 +151,14 @@ def check_client_id(raw: str) -> CheckedValue:
                 )
             )
             break
+    if not checked.errors and _is_placeholder(client_id):
+        checked.errors.append(
+            ValidationResult(
+                ("ClientId",),
+                f"ClientId {client_id!r} is the placeholder of an example; use the Application "
+                "(client) ID from the app registration's overview page.",
+            )
+        )
     return checked
 
 
