@@ -50,6 +50,14 @@ def get_context(connection: HTTPConnection) -> AppContext:
     return context
 
 
+async def context_dependency(connection: HTTPConnection) -> AppContext:
+    """Return the request's context as a FastAPI dependency.
+
+    FastAPI runs a plain function dependency in a worker thread; this one runs on the event loop.
+    """
+    return get_context(connection)
+
+
 def client_address(connection: HTTPConnection) -> str | None:
     """Return the peer address of the connection.
 
