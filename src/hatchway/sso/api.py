@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -250,7 +251,7 @@ MISPLACED_PROPERTIES = {
     ),
     responses=PRECONDITION,
 )
-def put_oauth2(
+async def put_oauth2(
     context: Context,
     actor: ProvisioningActor,
     response: Response,
@@ -262,13 +263,17 @@ def put_oauth2(
     ] = True,
 ) -> SsoSettingsChangeOut:
     ignored = check_unknown_properties(body, MISPLACED_PROPERTIES)
-    saved = operations.update_oauth2(
-        context,
-        EnvironmentName,
-        body.change(),
-        actor=actor,
-        if_match=if_match,
-        skip_verification=body.skip_verification or not verify,
+    # Verification and the save block, so they run in a worker thread; the rest on the loop.
+    saved = await run_in_threadpool(
+        functools.partial(
+            operations.update_oauth2,
+            context,
+            EnvironmentName,
+            body.change(),
+            actor=actor,
+            if_match=if_match,
+            skip_verification=body.skip_verification or not verify,
+        )
     )
     response.headers["ETag"] = saved.etag
     return SsoSettingsChangeOut.model_validate(
