@@ -37,7 +37,7 @@ def seed(engine: Engine, up_to: int) -> None:
         names = [environment_name(index) for index in range(first, last)]
         with engine.begin() as connection:
             connection.execute(
-                insert(Environment.__table__),
+                insert(Environment),
                 [
                     {"name": name, "is_active": True, "created_at": now, "updated_at": now}
                     for name in names
@@ -49,14 +49,14 @@ def seed(engine: Engine, up_to: int) -> None:
                 ).all()
             )
             connection.execute(
-                insert(SsoSettings.__table__),
+                insert(SsoSettings),
                 [
                     {"environment_id": ids[name], "mode": "None", "version": 0, "updated_at": now}
                     for name in names
                 ],
             )
             connection.execute(
-                insert(User.__table__),
+                insert(User),
                 [
                     {
                         "environment_id": ids[name],
