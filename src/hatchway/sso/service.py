@@ -7,7 +7,7 @@ import logging
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Connection, Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from hatchway.audit import service as audit
@@ -62,7 +62,7 @@ _VIEW_BY_NAME = (
 
 
 def find_settings_view(
-    session: Session, environment_name: str, public_url: str, today: date
+    connection: Connection, environment_name: str, public_url: str, today: date
 ) -> tuple[dict[str, Any], str] | None:
     """Return the GET view and ETag of an environment's settings, or None for no such name.
 
@@ -71,7 +71,7 @@ def find_settings_view(
     key = environment_name.lower()
     if not (key.isascii() and key.isalnum()):
         return None
-    row = session.execute(_VIEW_BY_NAME, {"name": key}).one_or_none()
+    row = connection.execute(_VIEW_BY_NAME, {"name": key}).one_or_none()
     if row is None:
         return None
     return _view(row, row.key_set, row.name, public_url, today), f'"{row.version}"'
