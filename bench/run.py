@@ -362,6 +362,10 @@ def measure_scale(
             targets.hatchway = restart().hatchway
         environment = seed.environment_name(count // 2)
         configure_sso(targets.hatchway, provider, environment)
+        # The server for the larger count has just started: fill its connection pool, caches and
+        # key snapshot first, as the warm-up before the main rounds did for the smaller count.
+        run_wrk(targets.hatchway.pid, settings_url(targets.hatchway.url, environment), 1)
+        hatchway_sign_ins(targets, environment, 4)
         rounds = []
         for _ in range(plan.rounds):
             get = run_wrk(
