@@ -33,7 +33,7 @@ run: $(INSTALLED)
 	HATCHWAY_DATA_DIR=$${HATCHWAY_DATA_DIR:-./var} $(BIN)/hatchway serve --host $(HOST) --port $(PORT)
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
 test: $(INSTALLED) $(IDP_MODULES) lint

@@ -152,7 +152,14 @@ class LoadResult:
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def run_wrk(server_pid: int, url: str, seconds: int, script: Path | None = None) -> LoadResult:
+def run_wrk(
+    server_pid: int,
+    url: str,
+    seconds: int,
+    script: Path | None = None,
+    authority: str | None = None,
+) -> LoadResult:
+    """Run wrk against `url`; `authority` is the Authority that bench/put.lua sends."""
     command = [
         "wrk",
         "-t2",
@@ -165,6 +172,8 @@ def run_wrk(server_pid: int, url: str, seconds: int, script: Path | None = None)
     if script is not None:
         command += ["-s", str(script)]
     environment = {**os.environ, "BENCH_PROVISIONING_KEY": PROVISIONING_KEY}
+    if authority is not None:
+        environment["BENCH_AUTHORITY"] = authority
     before = cpu_seconds(server_pid)
     output = subprocess.run(
         [*command, url], capture_output=True, text=True, check=True, env=environment
@@ -266,7 +275,7 @@ def settings_url(base: str, environment: str, suffix: str = "") -> str:
     return f"{base}/Provisioning/{environment}/SingleSignOnSettings{suffix}"
 
 
-def measure_round(targets: Targets, plan: Plan) -> dict[str, dict[str, Any]]:
+def measure_round(targets: Targets, plan: Plan, authority: str) -> dict[str, dict[str, Any]]:
     put_script = Path(__file__).with_name("put.lua")
     environment = SIGN_IN_ENVIRONMENT
     hatchway, bare = targets.hatchway, targets.bare
@@ -285,12 +294,14 @@ def measure_round(targets: Targets, plan: Plan) -> dict[str, dict[str, Any]]:
                 settings_url(hatchway.url, "bench00001", "/OAuth2?verify=false"),
                 plan.wrk_seconds,
                 put_script,
+                authority,
             ).as_json(),
             "bare": run_wrk(
                 bare.pid,
                 settings_url(bare.url, "bench00002", "/OAuth2"),
                 plan.wrk_seconds,
                 put_script,
+                authority,
             ).as_json(),
         },
         "signin": {
@@ -351,6 +362,10 @@ def measure_scale(
             targets.hatchway = restart().hatchway
         environment = seed.environment_name(count // 2)
         configure_sso(targets.hatchway, provider, environment)
+        # The server for the larger count has just started: fill its connection pool, caches and
+        # key snapshot first, as the warm-up before the main rounds did for the smaller count.
+        run_wrk(targets.hatchway.pid, settings_url(targets.hatchway.url, environment), 1)
+        hatchway_sign_ins(targets, environment, 4)
         rounds = []
         for _ in range(plan.rounds):
             get = run_wrk(
@@ -430,7 +445,7 @@ def run_backend(backend: str, plan: Plan, provider: OidcProvider) -> dict[str, A
             rounds = []
             for index in range(plan.rounds):
                 log(f"{backend}: round {index + 1} of {plan.rounds}")
-                rounds.append(measure_round(targets, plan))
+                rounds.append(measure_round(targets, plan, provider.issuer))
             results: dict[str, Any] = {"workers": workers, "rounds": rounds}
 
             if workers > 1:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, func, insert, select
 
 from hatchway.db.models import Environment, SsoSettings, User
+from hatchway.environments.passwords import hash_password
 
 USERS_PER_ENVIRONMENT = 100
 BATCH_ENVIRONMENTS = 200
@@ -21,8 +22,14 @@ def user_email(environment: str, index: int) -> str:
 
 
 def seed(engine: Engine, up_to: int) -> None:
-    """Add environments (each with 100 users and SSO settings row) until there are `up_to`."""
+    """Add environments (each with 100 users and SSO settings row) until there are `up_to`.
+
+    The first user of each environment is an administrator with a password, as Hatchway's own
+    create call makes one; without it, Hatchway refuses unverified SSO settings (the PUT with
+    ?verify=false) because they could lock every administrator out.
+    """
     now = datetime.now(UTC)
+    admin_password_hash = hash_password("bench-administrator-password")
     with engine.connect() as connection:
         existing = int(connection.scalar(select(func.count()).select_from(Environment)) or 0)
     for first in range(existing, up_to, BATCH_ENVIRONMENTS):
@@ -30,7 +37,7 @@ def seed(engine: Engine, up_to: int) -> None:
         names = [environment_name(index) for index in range(first, last)]
         with engine.begin() as connection:
             connection.execute(
-                insert(Environment.__table__),
+                insert(Environment),
                 [
                     {"name": name, "is_active": True, "created_at": now, "updated_at": now}
                     for name in names
@@ -42,14 +49,14 @@ def seed(engine: Engine, up_to: int) -> None:
                 ).all()
             )
             connection.execute(
-                insert(SsoSettings.__table__),
+                insert(SsoSettings),
                 [
                     {"environment_id": ids[name], "mode": "None", "version": 0, "updated_at": now}
                     for name in names
                 ],
             )
             connection.execute(
-                insert(User.__table__),
+                insert(User),
                 [
                     {
                         "environment_id": ids[name],
@@ -58,6 +65,7 @@ def seed(engine: Engine, up_to: int) -> None:
                         "first_name": "Bench",
                         "last_name": f"User {index}",
                         "is_administrator": index == 0,
+                        "password_hash": admin_password_hash if index == 0 else None,
                         "is_active": True,
                         "password_is_temporary": False,
                         "created_at": now,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+from tests.support.child_processes import start_group, stop_group
 from tests.support.ports import free_port
 from tests.support.server_process import HatchwayProcess
 
@@ -82,21 +83,21 @@ class UvicornProcess:
             "--log-level",
             "warning",
         ]
-        self._process = subprocess.Popen(
+        self._process = start_group(
             command, cwd=REPOSITORY, env=self.environment, stdin=subprocess.DEVNULL
         )
-        wait_until_serving(self.url, lambda: self._process is not None and self._process.poll())
-        wait_for_workers(self.pid, self.workers)
+        try:
+            wait_until_serving(self.url, lambda: self._process is not None and self._process.poll())
+            wait_for_workers(self.pid, self.workers)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
+        """Stop the server and every worker it started."""
         if self._process is None:
             return
-        self._process.terminate()
-        try:
-            self._process.wait(15)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        stop_group(self._process, 15.0)
         self._process = None
 
 

@@ -15,8 +15,9 @@ import hmac
 import json
 import os
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Table, insert, select, update
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -26,10 +27,10 @@ from starlette.routing import Route
 from hatchway.db.engine import create_database_engine
 from hatchway.db.models import AuditRecord, Environment, SsoSettings, SsoVersion
 
-ENVIRONMENTS = Environment.__table__
-SETTINGS = SsoSettings.__table__
-VERSIONS = SsoVersion.__table__
-AUDIT = AuditRecord.__table__
+ENVIRONMENTS = cast(Table, Environment.__table__)
+SETTINGS = cast(Table, SsoSettings.__table__)
+VERSIONS = cast(Table, SsoVersion.__table__)
+AUDIT = cast(Table, AuditRecord.__table__)
 
 
 def _now() -> datetime:

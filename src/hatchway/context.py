@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 from hatchway.config import Settings
 from hatchway.db.engine import Database
 from hatchway.db.types import utcnow
+from hatchway.provisioning.key_cache import ProvisioningKeyCache
 from hatchway.security.sealing import Keyring
 from hatchway.security.ssrf import OutboundPolicy, create_guarded_client
 
@@ -20,7 +21,7 @@ Clock = Callable[[], datetime]
 
 @dataclass
 class AppContext:
-    """Settings, database, sealing keys, clock and the guarded HTTP client of one process."""
+    """The settings, database, sealing keys, clock, HTTP client and key snapshot of a process."""
 
     settings: Settings
     database: Database
@@ -28,9 +29,11 @@ class AppContext:
     outbound_policy: OutboundPolicy
     clock: Clock = utcnow
     http_client: httpx.Client = field(init=False)
+    provisioning_keys: ProvisioningKeyCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.http_client = create_guarded_client(self.outbound_policy)
+        self.provisioning_keys = ProvisioningKeyCache(self.database)
 
     def now(self) -> datetime:
         return self.clock()
@@ -45,6 +48,14 @@ def get_context(connection: HTTPConnection) -> AppContext:
     context = connection.app.state.context
     assert isinstance(context, AppContext)
     return context
+
+
+async def context_dependency(connection: HTTPConnection) -> AppContext:
+    """Return the request's context as a FastAPI dependency.
+
+    FastAPI runs a plain function dependency in a worker thread; this one runs on the event loop.
+    """
+    return get_context(connection)
 
 
 def client_address(connection: HTTPConnection) -> str | None:

@@ -14,8 +14,13 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, delete, text
 
+from hatchway.db.engine import Database, create_database_engine
+from hatchway.db.models import RateLimitCounter
+from hatchway.db.types import utcnow
+from hatchway.provisioning.auth import ensure_provisioning_key, rotate_provisioning_key
+from hatchway.provisioning.key_cache import REFRESH_SECONDS
 from tests.support.hatchway import PROVISIONING_KEY, PostgresDatabase
 from tests.support.idp import OidcProvider, RegisteredClient
 from tests.support.idp_http import authorize
@@ -217,3 +222,33 @@ def test_rate_limit_counts_failures_of_every_worker(
         with engine.begin() as connection:
             connection.execute(text("DELETE FROM rate_limits"))
         engine.dispose()
+
+
+def test_rotated_key_stops_on_every_worker(
+    server: HatchwayProcess, postgres_database: PostgresDatabase
+) -> None:
+    def get_with(key: str) -> httpx.Response:
+        return fresh_get(server, "/Provisioning/Environment", ProvisioningKey=key)
+
+    warmed = until_every_worker(server, lambda: get_with(PROVISIONING_KEY))
+    assert {response.status_code for _, response in warmed} == {200}
+    database = Database(create_database_engine(postgres_database.url))
+    try:
+        new_key = rotate_provisioning_key(database, utcnow())
+        # Each worker's key snapshot may accept the old key until its next reload.
+        time.sleep(REFRESH_SECONDS)
+
+        # The new key first: after ten rejections of the old one, 127.0.0.1 is limited.
+        accepted = until_every_worker(server, lambda: get_with(new_key))
+        rejected = until_every_worker(server, lambda: get_with(PROVISIONING_KEY))
+    finally:
+        ensure_provisioning_key(database, PROVISIONING_KEY, utcnow())
+        with database.write() as session:
+            # The rejected requests count as failures of 127.0.0.1, which the next tests use.
+            session.execute(delete(RateLimitCounter))
+        database.dispose()
+
+    # After ten failures the limit returns 429 in place of 403; neither accepts the key.
+    assert {response.status_code for _, response in rejected} <= {403, 429}
+    assert rejected[0][1].status_code == 403
+    assert {response.status_code for _, response in accepted} == {200}

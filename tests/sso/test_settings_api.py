@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from starlette.testclient import TestClient
 
 from hatchway.context import AppContext
-from hatchway.db.models import SsoSettings, SsoVersion
+from hatchway.db.models import AuditRecord, Environment, SsoSettings, SsoVersion
 from hatchway.sso.inputs import MAX_KEY_LENGTH
 from tests.support.api import (
     ApiFactory,
@@ -128,6 +129,89 @@ def test_get_shows_settings_without_key(api: TestClient, configured: dict[str, A
     assert body["Version"] == 1
     assert body["UpdatedOn"] == configured["UpdatedOn"]
     assert KEY not in response.text
+
+
+# An environment may lack its settings row, for example after the row was removed by hand.
+# GET and PUT then treat it as mode None at version 0.
+
+
+@pytest.fixture
+def without_settings_row(context: AppContext, environment: str) -> datetime:
+    """Remove the environment's settings row; return the environment's creation time."""
+    with context.database.write() as session:
+        session.execute(delete(SsoSettings))
+        created: datetime = session.scalars(select(Environment.created_at)).one()
+    return created
+
+
+def _settings_rows(context: AppContext) -> int:
+    with context.database.read() as session:
+        return int(session.scalar(select(func.count()).select_from(SsoSettings)) or 0)
+
+
+def test_get_without_row_shows_mode_none(
+    api: TestClient, context: AppContext, without_settings_row: datetime
+) -> None:
+    response = api.get(GET_PATH)
+
+    assert response.status_code == 200
+    assert response.headers["ETag"] == '"0"'
+    body = response.json()
+    assert body["Mode"] == "None"
+    assert body["Authority"] is None
+    assert body["ClientId"] is None
+    assert body["KeySet"] is False
+    assert body["KeyUpdatedOn"] is None
+    assert body["KeyExpiresOn"] is None
+    assert body["KeyDaysLeft"] is None
+    assert body["AllowedTenants"] == []
+    assert body["Version"] == 0
+    assert body["LastKnownGoodVersion"] is None
+    assert datetime.fromisoformat(body["UpdatedOn"]) == without_settings_row
+    assert body["RedirectUri"].endswith("/contoso/OAuth2/HandleAuthorityResponse")
+
+
+def test_get_without_row_writes_nothing(
+    api: TestClient, context: AppContext, without_settings_row: datetime
+) -> None:
+    assert api.get(GET_PATH).status_code == 200
+
+    assert _settings_rows(context) == 0
+
+
+def test_get_without_row_in_other_case(api: TestClient, without_settings_row: datetime) -> None:
+    response = api.get("/CONTOSO/SingleSignOnSettings")
+
+    assert response.status_code == 200
+    assert response.json()["Version"] == 0
+
+
+def test_put_without_row_saves_version_one(
+    api: TestClient, context: AppContext, without_settings_row: datetime
+) -> None:
+    response = api.put(PUT_PATH, json=SETTINGS, headers={"If-Match": '"0"'})
+
+    assert response.status_code == 200, response.text
+    assert response.headers["ETag"] == '"1"'
+    assert response.json()["Version"] == 1
+    assert response.json()["Changed"] is True
+    stored = _stored(context)
+    assert (stored.mode, stored.client_id, stored.version) == ("OAuth2", CLIENT_ID, 1)
+    with context.database.read() as session:
+        versions = session.scalars(select(SsoVersion.version)).all()
+        actions = session.scalars(select(AuditRecord.action)).all()
+    assert versions == [1]
+    assert "sso.update" in actions
+
+
+def test_put_without_row_stale_if_match(
+    api: TestClient, context: AppContext, without_settings_row: datetime
+) -> None:
+    response = api.put(PUT_PATH, json=SETTINGS, headers={"If-Match": '"1"'})
+
+    assert_problem(response, 412, "PreconditionFailed")
+    assert response.headers["ETag"] == '"0"'
+    assert api.get(GET_PATH).json()["Mode"] == "None"
 
 
 def test_get_redirect_uri_uses_public_url(api: TestClient, environment: str) -> None:

@@ -18,6 +18,7 @@ from typing import IO, Any
 
 import httpx
 
+from tests.support.child_processes import start_group, stop_group
 from tests.support.ports import free_port
 
 IDP_DIR = Path(__file__).resolve().parent.parent / "idp"
@@ -142,7 +143,7 @@ class OidcProvider:
                     raise
         try:
             self.metadata = self._fetch_metadata()
-        except Exception:
+        except BaseException:
             self.stop()
             raise
 
@@ -186,7 +187,7 @@ class OidcProvider:
 
     def _launch(self, node: str, node_modules_dir: Path, port: int) -> None:
         environment = {**os.environ, "IDP_NODE_MODULES": str(node_modules_dir)}
-        process = subprocess.Popen(
+        process = start_group(
             [node, str(PROVIDER_SCRIPT), str(port)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -240,10 +241,4 @@ def _check_installed(node_modules_dir: Path) -> None:
 
 
 def _terminate(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.terminate()
-    try:
-        process.wait(STOP_TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_group(process, STOP_TIMEOUT_SECONDS)

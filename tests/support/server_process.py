@@ -6,10 +6,8 @@ process id that answered a request from the request id that Hatchway echoes in X
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -19,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.child_processes import kill_group, start_group, stop_group
 from tests.support.ports import free_port
 
 HATCHWAY_COMMAND = Path(sys.executable).with_name("hatchway")
@@ -80,18 +79,22 @@ class HatchwayProcess:
             "--workers",
             str(self.workers),
         ]
-        self._process = subprocess.Popen(
+        self._process = start_group(
             command,
             env=self.environment,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            start_new_session=True,
         )
         self._reader = threading.Thread(target=self._read_output, daemon=True)
         self._reader.start()
-        self._wait_until_started()
+        try:
+            self._wait_until_started()
+        except BaseException:
+            # The caller's cleanup only runs after a successful start.
+            self.stop()
+            raise
 
     def _read_output(self) -> None:
         assert self._process is not None and self._process.stdout is not None
@@ -143,25 +146,17 @@ class HatchwayProcess:
     def kill(self) -> None:
         """Kill the server process at once (SIGKILL), as a crash or a power cut would."""
         assert self._process is not None
-        os.killpg(self._process.pid, signal.SIGKILL)
-        self._process.wait(STOP_TIMEOUT_SECONDS)
+        kill_group(self._process)
         self._join_reader()
 
     def stop(self) -> None:
-        """Stop the server as an operator would (SIGTERM), killing it if it does not stop."""
-        process = self._process
-        if process is None:
+        """Stop the server as an operator would (SIGTERM), then kill whatever is left of it.
+
+        Every process of the server's group ends, uvicorn's workers included.
+        """
+        if self._process is None:
             return
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(STOP_TIMEOUT_SECONDS)
-        # Workers that outlived their parent share its process group.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        stop_group(self._process, STOP_TIMEOUT_SECONDS)
         self._join_reader()
 
     def _join_reader(self) -> None:

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
 from hatchway.audit import service
-from hatchway.context import AppContext, get_context
+from hatchway.context import AppContext, context_dependency
 from hatchway.db.models import AuditRecord
 from hatchway.environments import service as environments
 from hatchway.provisioning.auth import require_provisioning_key
 from hatchway.provisioning.models import ResponseBody
 from hatchway.provisioning.responses import ERRORS
 
-Context = Annotated[AppContext, Depends(get_context)]
+Context = Annotated[AppContext, Depends(context_dependency)]
 
 MAX_PAGE_SIZE = 500
 

@@ -3,6 +3,7 @@ client (env, user, sso, emergency, audit)."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 from typing import Annotated
@@ -81,7 +82,7 @@ def serve(
     """Migrate the database and start the server."""
     import uvicorn
 
-    from hatchway.db.engine import Database, create_database_engine, upgrade_database
+    from hatchway.db.engine import Database, create_database_engine
     from hatchway.db.types import utcnow
     from hatchway.provisioning.auth import ensure_provisioning_key
 
@@ -94,8 +95,8 @@ def serve(
         settings = _settings()
         record_served_url(settings)
     configure_logging(settings.log_level)
+    _migrate_in_child_process(settings)
     engine = create_database_engine(settings.resolved_database_url)
-    upgrade_database(engine)
 
     new_key = ensure_provisioning_key(Database(engine), settings.provisioning_key, utcnow())
     engine.dispose()
@@ -115,6 +116,37 @@ def serve(
         proxy_headers=False,
         server_header=False,
     )
+
+
+def _migrate_in_child_process(settings: Settings) -> None:
+    """Apply pending migrations in a child process; exit with status 1 if they fail.
+
+    Alembic adds about 10 MiB to a process that imports it. With one worker this process goes
+    on to serve requests, so it never imports Alembic itself.
+    """
+    child = multiprocessing.Process(
+        target=_migrate, args=(settings.resolved_database_url, settings.log_level)
+    )
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        typer.echo(
+            f"Migrating the database failed (exit status {child.exitcode}); the log above "
+            "shows why. Hatchway did not start.",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+def _migrate(database_url: str, log_level: str) -> None:
+    from hatchway.db.engine import create_database_engine, upgrade_database
+
+    configure_logging(log_level)
+    engine = create_database_engine(database_url)
+    try:
+        upgrade_database(engine)
+    finally:
+        engine.dispose()
 
 
 def _share_metrics_between_workers(settings: Settings) -> None:

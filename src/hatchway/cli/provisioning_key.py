@@ -16,13 +16,15 @@ provisioning_key_app = typer.Typer(
 
 
 def _banner(key: str) -> str:
+    from hatchway.provisioning.key_cache import REFRESH_SECONDS
+
     return f"""\
 New Provisioning Key, shown only now (Hatchway stores only its hash):
 
     {key}
 
-The previous key stopped working on every worker. Give the new one to whoever runs scripts
-or flows against the Provisioning API."""
+The previous key stopped working; running servers reject it within {REFRESH_SECONDS:g} s.
+Give the new one to whoever runs scripts or flows against the Provisioning API."""
 
 
 def rotate(settings: Settings, *, json_output: bool) -> None:
@@ -68,7 +70,7 @@ def rotate_command(
         bool, typer.Option("--json", help='Print {"ProvisioningKey": "..."} instead of text.')
     ] = False,
 ) -> None:
-    """Replace the Provisioning Key with a new one, print it once; the old one stops working.
+    """Replace the Provisioning Key with a new one and print it once; the old one stops working.
 
     Run it on the server's host, with the server's HATCHWAY_* settings: it writes to the
     database directly.

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field, field_validator
 
 from hatchway.audit.service import Actor
-from hatchway.context import AppContext, get_context
+from hatchway.context import AppContext, context_dependency
 from hatchway.emergency import service
 from hatchway.emergency.service import Delivery
 from hatchway.environments import service as environments
@@ -19,7 +19,7 @@ from hatchway.provisioning.models import ProblemBody, RequestBody, ResponseBody
 from hatchway.provisioning.responses import ERRORS
 
 ProvisioningActor = Annotated[Actor, Depends(require_provisioning_key)]
-Context = Annotated[AppContext, Depends(get_context)]
+Context = Annotated[AppContext, Depends(context_dependency)]
 
 router = APIRouter(dependencies=[Depends(require_provisioning_key)], responses=ERRORS)
 

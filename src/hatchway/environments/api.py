@@ -11,7 +11,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from hatchway.audit.service import Actor
-from hatchway.context import AppContext, get_context
+from hatchway.context import AppContext, context_dependency
 from hatchway.db.models import Environment, User
 from hatchway.environments import service
 from hatchway.environments.passwords import generate_temporary_password
@@ -23,7 +23,7 @@ from hatchway.provisioning.models import RequestBody, ResponseBody, ValidationRe
 from hatchway.provisioning.responses import ERRORS
 
 ProvisioningActor = Annotated[Actor, Depends(require_provisioning_key)]
-Context = Annotated[AppContext, Depends(get_context)]
+Context = Annotated[AppContext, Depends(context_dependency)]
 EnvironmentName = Annotated[str, Field(description="The environment's name, as in its URL.")]
 
 router = APIRouter(dependencies=[Depends(require_provisioning_key)], responses=ERRORS)

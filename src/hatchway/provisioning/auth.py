@@ -2,26 +2,28 @@
 
 Only SHA-256 hashes of keys are stored. A key is GUID-shaped, as in Workspace 365, and carries
 122 random bits, so a fast hash is enough. A presented key is compared with every valid hash
-in constant time.
+in constant time. Each process keeps the valid hashes in a snapshot (see `key_cache`), so that
+a valid key costs no database round trip.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from hatchway.audit.service import Actor, ActorType
 from hatchway.context import AppContext, client_address, get_context
 from hatchway.db.engine import Database
 from hatchway.db.models import ProvisioningKeyRecord
 from hatchway.errors import AccessDenied
+from hatchway.provisioning.key_cache import KeySnapshot
 from hatchway.security import ratelimit
 from hatchway.security.tokens import token_hash
 
@@ -115,50 +117,55 @@ def rotate_provisioning_key(database: Database, now: datetime) -> str:
     return key
 
 
-def _matching_record(session: Session, presented: str) -> ProvisioningKeyRecord | None:
-    presented_hash = token_hash(normalize_provisioning_key(presented))
-    match = None
-    for record in _valid_records(session):
-        if hmac.compare_digest(record.key_hash, presented_hash):
-            match = record
-    return match
-
-
 def _deny(context: AppContext, address: str | None, reason: str, message: str) -> AccessDenied:
     now = context.now()
+    subject = address or "unknown"
+    rule = ratelimit.PROVISIONING_KEY_FAILURES
     with context.database.write() as session:
-        ratelimit.record(session, ratelimit.PROVISIONING_KEY_FAILURES, address or "unknown", now)
+        count = ratelimit.record(session, rule, subject, now)
+    if count >= rule.limit:
+        # The window may have started earlier, so this end is late; the database check decides.
+        until = now + timedelta(seconds=rule.window_seconds)
+        context.provisioning_keys.note_limited(subject, until)
     logger.warning("provisioning.denied reason=%s client=%s", reason, address)
     return AccessDenied(reason, message)
 
 
-def require_provisioning_key(request: Request) -> Actor:
-    """Check the ProvisioningKey header; a FastAPI dependency of every Provisioning API route."""
-    context = get_context(request)
-    address = client_address(request)
-    if not context.settings.provisioning_api_enabled:
-        raise AccessDenied(
-            "ProvisioningApiDisabled",
-            "The Provisioning API is disabled on this instance; the operator enables it with "
-            "HATCHWAY_PROVISIONING_API_ENABLED=true.",
-        )
+def _accept_from_snapshot(
+    context: AppContext, snapshot: KeySnapshot, presented: str, address: str | None
+) -> Actor | None:
+    """Return the actor when the snapshot alone shows a valid key from an unlimited address."""
+    if snapshot.is_limited(address or "unknown", context.now()):
+        return None
+    record_id = snapshot.match(token_hash(normalize_provisioning_key(presented)))
+    if record_id is None:
+        return None
+    return Actor(ActorType.PROVISIONING_KEY, f"provisioning-key-{record_id}", address)
 
+
+def _check_in_database(
+    context: AppContext, presented: str | None, authorization: str | None, address: str | None
+) -> Actor:
+    """Check the key against the database, counting failures; raise with the reason."""
+    now = context.now()
     with context.database.read() as session:
         ratelimit.check(
             session,
             ratelimit.PROVISIONING_KEY_FAILURES,
             address or "unknown",
-            context.now(),
+            now,
             "Too many requests with a missing or wrong Provisioning Key from this address; "
             "wait before trying again.",
         )
-        presented = request.headers.get(HEADER)
-        record = _matching_record(session, presented) if presented else None
+        snapshot = context.provisioning_keys.reload(session, now)
+    record_id = (
+        snapshot.match(token_hash(normalize_provisioning_key(presented))) if presented else None
+    )
 
     if not presented:
         hint = (
             f" The key goes in the {HEADER} header itself, not in Authorization."
-            if request.headers.get("authorization")
+            if authorization
             else ""
         )
         raise _deny(
@@ -175,7 +182,7 @@ def require_provisioning_key(request: Request) -> Actor:
             f"The {HEADER} header contains characters outside printable ASCII, such as quotes "
             "pasted from a document; send only the key's characters.",
         )
-    if record is None:
+    if record_id is None:
         raise _deny(
             context,
             address,
@@ -183,4 +190,34 @@ def require_provisioning_key(request: Request) -> Actor:
             f"The {HEADER} header does not match this instance's Provisioning Key; check the "
             "key, or ask the operator for the current one (it changes when rotated).",
         )
-    return Actor(ActorType.PROVISIONING_KEY, f"provisioning-key-{record.id}", address)
+    return Actor(ActorType.PROVISIONING_KEY, f"provisioning-key-{record_id}", address)
+
+
+async def require_provisioning_key(request: Request) -> Actor:
+    """Check the ProvisioningKey header; a FastAPI dependency of every Provisioning API route.
+
+    A valid key from an address that is not rate-limited is accepted from the process's key
+    snapshot, on the event loop. Every other request is checked against the database in a
+    worker thread, which also counts its failure.
+    """
+    context = get_context(request)
+    address = client_address(request)
+    if not context.settings.provisioning_api_enabled:
+        raise AccessDenied(
+            "ProvisioningApiDisabled",
+            "The Provisioning API is disabled on this instance; the operator enables it with "
+            "HATCHWAY_PROVISIONING_API_ENABLED=true.",
+        )
+
+    presented = request.headers.get(HEADER)
+    if presented:
+        keys = context.provisioning_keys
+        snapshot = keys.current()
+        if snapshot is None:
+            snapshot = await run_in_threadpool(keys.refresh, context.now())
+        actor = _accept_from_snapshot(context, snapshot, presented, address)
+        if actor is not None:
+            return actor
+    return await run_in_threadpool(
+        _check_in_database, context, presented, request.headers.get("authorization"), address
+    )

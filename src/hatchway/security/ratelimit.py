@@ -53,6 +53,20 @@ def check(session: Session, rule: RateLimit, subject: str, now: datetime, messag
         raise RateLimited(message, _retry_after(counter.window_started_at, rule, now))
 
 
+def limited_subjects(session: Session, rule: RateLimit, now: datetime) -> dict[str, datetime]:
+    """Return each subject that `check` would limit now, with the end of its current window."""
+    prefix = rule.bucket("")
+    window = timedelta(seconds=rule.window_seconds)
+    rows = session.execute(
+        select(RateLimitCounter.bucket, RateLimitCounter.window_started_at).where(
+            RateLimitCounter.bucket.startswith(prefix, autoescape=True),
+            RateLimitCounter.count >= rule.limit,
+            RateLimitCounter.window_started_at > now - window,
+        )
+    )
+    return {bucket.removeprefix(prefix): started + window for bucket, started in rows}
+
+
 def record(session: Session, rule: RateLimit, subject: str, now: datetime) -> int:
     """Count one event in the bucket and return the count of the current window."""
     bucket = rule.bucket(subject)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
 from pydantic import Field, field_validator
+from starlette.concurrency import run_in_threadpool
 
 from hatchway.audit.service import Actor
-from hatchway.context import AppContext, get_context
-from hatchway.db.models import Environment, SsoSettings
+from hatchway.context import AppContext, context_dependency
 from hatchway.environments import service as environments
 from hatchway.errors import ValidationResult
 from hatchway.provisioning.auth import require_provisioning_key
@@ -25,7 +26,7 @@ from hatchway.sso import history, operations, service
 from hatchway.sso.validation import OAuth2Input
 
 ProvisioningActor = Annotated[Actor, Depends(require_provisioning_key)]
-Context = Annotated[AppContext, Depends(get_context)]
+Context = Annotated[AppContext, Depends(context_dependency)]
 IfMatch = Annotated[
     str | None,
     Header(
@@ -199,11 +200,6 @@ class HistoryEntryOut(ResponseBody):
     is_last_known_good: bool
 
 
-def _view(context: AppContext, settings: SsoSettings, environment: Environment) -> dict[str, Any]:
-    today = context.now().date()
-    return service.settings_view(settings, environment, context.settings.public_url, today)
-
-
 def _results(items: tuple[ValidationResult, ...]) -> list[ValidationResultBody]:
     return [
         ValidationResultBody(MemberNames=list(item.member_names), ErrorMessage=item.message)
@@ -219,12 +215,13 @@ def _results(items: tuple[ValidationResult, ...]) -> list[ValidationResultBody]:
         "LastKnownGoodVersion is the version that last produced a successful sign-in."
     ),
 )
-def show_settings(context: Context, response: Response, EnvironmentName: str) -> SsoSettingsOut:
-    with context.database.read() as session:
-        environment = environments.get_environment(session, EnvironmentName)
-        settings = service.get_settings(session, environment)
-        response.headers["ETag"] = service.etag(settings)
-        return SsoSettingsOut.model_validate(_view(context, settings, environment))
+async def show_settings(
+    context: Context, response: Response, EnvironmentName: str
+) -> SsoSettingsOut:
+    # One hand-over to a worker thread for the database read; the rest runs on the event loop.
+    view, etag = await run_in_threadpool(operations.read_settings_view, context, EnvironmentName)
+    response.headers["ETag"] = etag
+    return SsoSettingsOut.model_validate(view)
 
 
 # Names scripts use for a field of this call; sending one must not silently keep the old value.
@@ -258,7 +255,7 @@ MISPLACED_PROPERTIES = {
     ),
     responses=PRECONDITION,
 )
-def put_oauth2(
+async def put_oauth2(
     context: Context,
     actor: ProvisioningActor,
     response: Response,
@@ -270,13 +267,17 @@ def put_oauth2(
     ] = True,
 ) -> SsoSettingsChangeOut:
     ignored = check_unknown_properties(body, MISPLACED_PROPERTIES)
-    saved = operations.update_oauth2(
-        context,
-        EnvironmentName,
-        body.change(),
-        actor=actor,
-        if_match=if_match,
-        skip_verification=body.skip_verification or not verify,
+    # Verification and the save block, so they run in a worker thread; the rest on the loop.
+    saved = await run_in_threadpool(
+        functools.partial(
+            operations.update_oauth2,
+            context,
+            EnvironmentName,
+            body.change(),
+            actor=actor,
+            if_match=if_match,
+            skip_verification=body.skip_verification or not verify,
+        )
     )
     response.headers["ETag"] = saved.etag
     return SsoSettingsChangeOut.model_validate(

@@ -98,6 +98,23 @@ class UntestedSettings(HatchwayError):
         self.report = report
 
 
+def read_settings_view(context: AppContext, environment_name: str) -> tuple[dict[str, Any], str]:
+    """Return the GET view and ETag of an environment's settings; raise NotFound if it is absent."""
+    public_url = context.settings.public_url
+    today = context.now().date()
+    # A Core connection, because an ORM session adds cost and nothing else to one SELECT.
+    with context.database.engine.connect() as connection:
+        found = service.find_settings_view(connection, environment_name, public_url, today)
+    if found is not None:
+        return found
+    with context.database.read() as session:
+        # Raises NotFound, naming the sanitized name when that one exists.
+        environment = environments.get_environment(session, environment_name)
+        settings = service.get_settings(session, environment)
+        view = service.settings_view(settings, environment, public_url, today)
+        return view, service.etag(settings)
+
+
 def _unreadable_key() -> ValidationFailed:
     return ValidationFailed.single(
         "Key",

@@ -7,7 +7,7 @@ import logging
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Row, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from hatchway.audit import service as audit
@@ -33,6 +33,48 @@ class SsoMode(enum.StrEnum):
 def redirect_uri_for(public_url: str, environment_name: str) -> str:
     """Return the exact redirect URI to register at the identity provider."""
     return f"{public_url.rstrip('/')}/{environment_name}/OAuth2/HandleAuthorityResponse"
+
+
+_ENVIRONMENTS = Environment.__table__
+_SETTINGS = SsoSettings.__table__
+
+# The GET view in one query: the environment and its settings row. A missing settings row reads
+# as what `get_settings` would create: mode None, version 0, the environment's creation time.
+_VIEW_BY_NAME = (
+    select(
+        _ENVIRONMENTS.c.name,
+        func.coalesce(_SETTINGS.c.mode, SsoMode.NONE.value).label("mode"),
+        _SETTINGS.c.authority,
+        _SETTINGS.c.client_id,
+        _SETTINGS.c.key_sealed.is_not(None).label("key_set"),
+        _SETTINGS.c.key_updated_at,
+        _SETTINGS.c.key_expires_on,
+        _SETTINGS.c.allowed_tenants,
+        func.coalesce(_SETTINGS.c.version, 0).label("version"),
+        func.coalesce(_SETTINGS.c.updated_at, _ENVIRONMENTS.c.created_at).label("updated_at"),
+        _SETTINGS.c.last_known_good_version,
+    )
+    .select_from(
+        _ENVIRONMENTS.outerjoin(_SETTINGS, _SETTINGS.c.environment_id == _ENVIRONMENTS.c.id)
+    )
+    .where(_ENVIRONMENTS.c.name == bindparam("name"))
+)
+
+
+def find_settings_view(
+    connection: Connection, environment_name: str, public_url: str, today: date
+) -> tuple[dict[str, Any], str] | None:
+    """Return the GET view and ETag of an environment's settings, or None for no such name.
+
+    Reads with one query and writes nothing; the name matches as in `find_environment`.
+    """
+    key = environment_name.lower()
+    if not (key.isascii() and key.isalnum()):
+        return None
+    row = connection.execute(_VIEW_BY_NAME, {"name": key}).one_or_none()
+    if row is None:
+        return None
+    return _view(row, row.key_set, row.name, public_url, today), f'"{row.version}"'
 
 
 def get_settings(session: Session, environment: Environment, *, lock: bool = False) -> SsoSettings:
@@ -77,19 +119,30 @@ def settings_view(
     settings: SsoSettings, environment: Environment, public_url: str, today: date
 ) -> dict[str, Any]:
     """Return the GET representation: everything but the Key, which only shows as set or not."""
+    return _view(settings, settings.key_sealed is not None, environment.name, public_url, today)
+
+
+def _view(
+    settings: SsoSettings | Row[Any],
+    key_set: bool,
+    environment_name: str,
+    public_url: str,
+    today: date,
+) -> dict[str, Any]:
+    expires_on = settings.key_expires_on
     return {
         "Mode": settings.mode,
         "Authority": settings.authority,
         "ClientId": settings.client_id,
-        "KeySet": settings.key_sealed is not None,
+        "KeySet": key_set,
         "KeyUpdatedOn": settings.key_updated_at,
-        "KeyExpiresOn": settings.key_expires_on,
-        "KeyDaysLeft": key_days_left(settings, today),
+        "KeyExpiresOn": expires_on,
+        "KeyDaysLeft": None if expires_on is None else (expires_on - today).days,
         "AllowedTenants": list(settings.allowed_tenants or []),
         "Version": settings.version,
         "UpdatedOn": settings.updated_at,
         "LastKnownGoodVersion": settings.last_known_good_version,
-        "RedirectUri": redirect_uri_for(public_url, environment.name),
+        "RedirectUri": redirect_uri_for(public_url, environment_name),
     }
 
 
