@@ -154,8 +154,7 @@ def _check_in_database(
             ratelimit.PROVISIONING_KEY_FAILURES,
             address or "unknown",
             now,
-            "Too many requests with a missing or wrong Provisioning Key from this address; "
-            "wait before trying again.",
+            "Too many requests with a missing or wrong Provisioning Key from this address.",
         )
         snapshot = context.provisioning_keys.reload(session, now)
     record_id = (
