@@ -185,7 +185,7 @@ def test_env_validate_hints_password_options(cli: HatchwayCli) -> None:
     assert result.exit_code == 1
     assert "create the environment with '?version=2.0'" in result.stderr
     assert (
-        "In hatchway: pass --password-file PATH, --password-stdin or --password-prompt, or "
+        "In hatchway: use --password-file PATH, --password-stdin or --password-prompt, or "
         "--mail-password to have Hatchway e-mail a temporary password."
     ) in result.stderr
 
@@ -195,7 +195,7 @@ def test_env_validate_hints_email_option(cli: HatchwayCli) -> None:
 
     assert result.exit_code == 1
     assert "EmailAddress is missing; send the e-mail address." in result.stderr
-    assert "In hatchway: pass --email ADDRESS." in result.stderr
+    assert "In hatchway: use --email ADDRESS." in result.stderr
 
 
 def test_env_create_refusal_hints_option(cli: HatchwayCli) -> None:
@@ -203,7 +203,7 @@ def test_env_create_refusal_hints_option(cli: HatchwayCli) -> None:
 
     assert result.exit_code == 1
     assert "EmailAddress 'not-an-address' is not an e-mail address" in result.stderr
-    assert "In hatchway: pass --email ADDRESS." in result.stderr
+    assert "In hatchway: use --email ADDRESS." in result.stderr
 
 
 def test_env_deactivate_and_activate(cli: HatchwayCli, contoso: str) -> None:

@@ -246,7 +246,7 @@ def test_sso_set_refusal_hints_option(cli: HatchwayCli, contoso: str) -> None:
 
     assert result.exit_code == 1
     assert "Authority is missing; send the identity provider's URL" in result.stderr
-    assert "In hatchway: pass --authority URL." in result.stderr
+    assert "In hatchway: use --authority URL." in result.stderr
 
 
 def test_sso_set_no_verify_saves(
@@ -514,11 +514,12 @@ def test_sso_restore_without_yes_sends_nothing(
 ) -> None:
     stub.answer("POST", f"{SETTINGS_PATH}/History/1/Restore", samples.SETTINGS_VIEW)
 
-    result = stub_cli.run("sso", "restore", "contoso", "1")
+    result = stub_cli.run("sso", "restore", "contoso", "1", "--json")
 
     assert result.exit_code == 2
     assert "Nothing was changed; pass --yes" in result.stderr
     assert "--yes is required when no terminal can answer it." in result.stderr
+    assert result.stdout == ""
     assert stub.requests == []
 
 
@@ -612,7 +613,7 @@ def test_sso_verify_nothing_stored_hints_options(cli: HatchwayCli, contoso: str)
     assert result.exit_code == 1
     assert "send Authority, ClientId and Key in the body." in result.stderr
     assert (
-        "In hatchway: pass --authority URL, --client-id ID and --key-file PATH, --key-stdin or "
+        "In hatchway: use --authority URL, --client-id ID and --key-file PATH, --key-stdin or "
         "--key-prompt."
     ) in result.stderr
 

@@ -156,7 +156,7 @@ def test_user_validate_hints_password_options(cli: HatchwayCli, contoso: str) ->
     assert result.exit_code == 1
     assert "- Password: Password" in result.stderr
     assert (
-        "In hatchway: pass --password-file PATH, --password-stdin or --password-prompt."
+        "In hatchway: use --password-file PATH, --password-stdin or --password-prompt."
         in result.stderr
     )
 

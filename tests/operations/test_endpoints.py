@@ -12,12 +12,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, text
 from starlette.testclient import TestClient
 
-from hatchway import metrics
 from hatchway.app import create_app
 from hatchway.context import AppContext
 from hatchway.db.engine import Database, create_database_engine
 from hatchway.db.models import EmergencyRequest, Environment, OutboxMessage
 from hatchway.db.types import utcnow
+from tests.support.ports import free_port
 
 PASSWORD = "a-long-local-password"
 
@@ -199,12 +199,21 @@ def test_metrics_counts_failed_sign_in_by_reason(client: TestClient, environment
     assert sample(client, "hatchway_sign_ins_total", **labels) == before + 1
 
 
-def test_metrics_counts_verification_failures(client: TestClient) -> None:
+def test_metrics_counts_verification_failures(
+    api: TestClient, client: TestClient, environment: str
+) -> None:
     before = sample(client, "hatchway_verification_failures_total", reason="Discovery")
+    closed_port = f"http://127.0.0.1:{free_port()}"
 
-    metrics.record_verification_failure("Discovery")
+    response = api.post(
+        f"/{environment}/SingleSignOnSettings/OAuth2/Verify",
+        json={"Authority": closed_port, "ClientId": "app", "Key": "a-client-secret-value"},
+    )
 
+    assert response.status_code == 200, response.text
+    assert response.json()["Passed"] is False
     assert sample(client, "hatchway_verification_failures_total", reason="Discovery") == before + 1
+    assert sample(client, "hatchway_verification_failures_total", reason="Jwks") == 0
 
 
 def test_metrics_reports_outbox_depth_and_age(

@@ -66,7 +66,15 @@ def test_verify_reports_shape(api: TestClient, environment: str) -> None:
         "ClientCredentials",
         "RedirectUri",
     }
-    assert {item["Outcome"] for item in report["Checks"]} == {"Passed"}
+    outcomes = {item["Name"]: item["Outcome"] for item in report["Checks"]}
+    assert outcomes == {
+        "Authority": "Passed",
+        "KeyFormat": "Passed",
+        "Discovery": "Passed",
+        "Jwks": "Passed",
+        "ClientCredentials": "Passed",
+        "RedirectUri": "Warning",
+    }
 
 
 def test_verify_saves_nothing(api: TestClient, environment: str, context: AppContext) -> None:
@@ -304,7 +312,9 @@ def test_client_credentials_fail_on_invalid_client(
 
     assert result["Passed"] is False
     assert result["Message"] == (
-        "The token endpoint rejected the Client ID or the Key (invalid_client)."
+        "The token endpoint rejected the Client ID or the Key (invalid_client). Check that the "
+        "Client ID is the one the provider registered and that the Key is the client secret's "
+        "current value."
     )
 
 
@@ -327,9 +337,11 @@ def test_redirect_uri_check_names_uri(api: TestClient, environment: str) -> None
     result = check(verify(api, body()), "RedirectUri")
 
     assert result["Passed"] is True
+    assert result["Outcome"] == "Warning"
     assert result["Message"] == (
         "Register this exact redirect URI in the app registration (Authentication, platform "
-        f"'Web'): {REDIRECT_URI!r}."
+        f"'Web'): {REDIRECT_URI!r}. The provider does not show its list, so only a sign-in "
+        "(Test sign-in on the single sign-on page) proves it is registered."
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import inspect
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -218,11 +219,13 @@ def confirm_or_stop(
     """
     if yes:
         return
-    try:
-        confirmed = typer.confirm(question, default=False, err=True)
-    except typer.Abort:
+    # Read the answer here instead of typer.confirm, whose prompt writes a space to standard
+    # output, where a script reading --json output would find it.
+    typer.echo(f"{question} [y/N]: ", nl=False, err=True)
+    answer = sys.stdin.readline()
+    if not answer:
         typer.echo(err=True)
-        confirmed = False
+    confirmed = answer.strip().lower() in ("y", "yes")
     if not confirmed:
         raise UsageError(
             f"{unchanged}; pass --yes to {action} without the question. --yes is required "

@@ -83,7 +83,7 @@ def results_text(
         lines.append(f"  {bullet} {result}")
         members = result.member_names or ("",)
         options = dict.fromkeys(known[member] for member in members if member in known)
-        lines.extend(f"    In hatchway: pass {option}." for option in options)
+        lines.extend(f"    In hatchway: use {option}." for option in options)
     return Text("\n".join(lines))
 
 

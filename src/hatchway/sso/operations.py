@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hatchway import metrics
 from hatchway.audit import service as audit
 from hatchway.audit.service import Actor
 from hatchway.context import AppContext
@@ -161,7 +162,10 @@ def _verify(context: AppContext, prepared: PreparedChange) -> VerificationReport
         client_secret=prepared.client_secret,
         redirect_uri=prepared.redirect_uri,
     )
-    return verify(context.http_client, request, notices=prepared.values.notices)
+    report = verify(context.http_client, request, notices=prepared.values.notices)
+    for name in report.failed_names():
+        metrics.record_verification_failure(name)
+    return report
 
 
 def _proposed(values: OAuth2Values, secret: str) -> dict[str, Any]:

@@ -272,7 +272,13 @@ def check_client_credentials(
     answer += f": {description}" if description else ""
     if error_code in ("invalid_client", "unauthorized_client") or status == 401:
         message = "The token endpoint rejected the Client ID or the Key"
-        message += f": {advice.message}" if advice is not None else f" ({answer})."
+        if advice is not None:
+            message += f": {advice.message}"
+        else:
+            message += (
+                f" ({answer}). Check that the Client ID is the one the provider registered and "
+                "that the Key is the client secret's current value."
+            )
         if is_guid(request.client_secret):
             message += (
                 " The Key is shaped like a GUID: paste the secret's Value, not its Secret ID."
