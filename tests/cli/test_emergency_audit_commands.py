@@ -82,6 +82,19 @@ def test_emergency_request_rate_limited(stub: ProvisioningStub, stub_cli: Hatchw
     assert "Retry after 60 seconds." in result.stderr
 
 
+@pytest.mark.stub_endpoint
+def test_rate_limit_wait_is_named_once(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    message = "Too many emergency requests. Try again in 60 seconds."
+    problem = {"Error": "TooManyRequests", "Message": message}
+    stub.answer("POST", EMERGENCY_PATH, problem, status=429, headers={"Retry-After": "60"})
+
+    result = stub_cli.run("emergency", "request", "contoso", "--email", "admin@contoso.test")
+
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "Retry after" not in result.stderr
+
+
 def test_emergency_request_bad_delivery_is_usage_error(stub_cli: HatchwayCli) -> None:
     result = stub_cli.run(
         "emergency", "request", "contoso", "--email", "admin@contoso.test", "--delivery", "fax"

@@ -129,7 +129,8 @@ class Output:
             )
         if error.error == "SingleSignOnSettingsVersionNotFound":
             self.errors.print(Text("'hatchway sso history ENVIRONMENT' lists the versions."))
-        if error.retry_after is not None:
+        # Hatchway's own 429 answers name the wait; other proxies' answers may not.
+        if error.retry_after is not None and "Try again in" not in error.message:
             self.errors.print(Text(f"Retry after {error.retry_after} seconds."))
 
     def unreachable(self, error: HatchwayUnreachable) -> None:
