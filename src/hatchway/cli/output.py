@@ -129,7 +129,7 @@ class Output:
             )
         if error.error == "SingleSignOnSettingsVersionNotFound":
             self.errors.print(Text("'hatchway sso history ENVIRONMENT' lists the versions."))
-        # Hatchway's own 429 answers name the wait; other proxies' answers may not.
+        # Hatchway's own 429 responses name the wait, but a proxy's responses may not.
         if error.retry_after is not None and "Try again in" not in error.message:
             self.errors.print(Text(f"Retry after {error.retry_after} seconds."))
 
