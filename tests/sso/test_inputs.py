@@ -92,6 +92,28 @@ def test_check_client_id_refuses_placeholder_in_brackets() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("authority", "loopback_http", "suggestion"),
+    [
+        ("127.0.0.1:9000", True, "'http://127.0.0.1:9000'"),
+        ("127.0.0.1:9000", False, "'https://127.0.0.1:9000'"),
+        (
+            "login.microsoftonline.com/contoso.onmicrosoft.com",
+            True,
+            "'https://login.microsoftonline.com/contoso.onmicrosoft.com'",
+        ),
+    ],
+)
+def test_check_authority_without_scheme_suggests_one(
+    authority: str, loopback_http: bool, suggestion: str
+) -> None:
+    checked = check_authority(authority, allow_loopback_http=loopback_http)
+
+    assert [error.message for error in checked.errors] == [
+        f"Authority {authority!r} is not an absolute https URL; send {suggestion}."
+    ]
+
+
 def test_check_client_id_shows_trimmed_value() -> None:
     checked = check_client_id(" app-id ")
 

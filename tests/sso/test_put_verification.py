@@ -377,7 +377,10 @@ def test_put_warns_about_past_expiry(api: TestClient, environment: str) -> None:
     response = put(api, entra_body(KeyExpiresOn="2020-01-31"))
 
     notices = [item["ErrorMessage"] for item in response.json()["Notices"]]
-    assert any("KeyExpiresOn 2020-01-31 is in the past" in notice for notice in notices)
+    assert (
+        "KeyExpiresOn 2020-01-31 is in the past. Check the date against the secret's 'Expires' "
+        "column; if the secret has expired, create a new one and send its Value as the Key."
+    ) in notices
     assert response.json()["KeyDaysLeft"] < 0
 
 

@@ -175,6 +175,18 @@ def _is_host(host: str) -> bool:
     return len(host) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
 
 
+_HOST_WITHOUT_SCHEME = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]+)?(/|$)")
+
+
+def _with_scheme(authority: str, allow_loopback_http: bool) -> str | None:
+    """Return the Authority with the scheme it lacks, quoted, when it starts with a host name."""
+    if not _HOST_WITHOUT_SCHEME.match(authority):
+        return None
+    host = urlsplit(f"//{authority}").hostname or ""
+    scheme = "http" if allow_loopback_http and is_loopback_host(host) else "https"
+    return f"'{scheme}://{authority}'"
+
+
 def check_authority(raw: str, *, allow_loopback_http: bool) -> CheckedValue:
     """Check that the Authority is an absolute https URL (http only on loopback when allowed)."""
     checked = CheckedValue(raw)
@@ -215,7 +227,8 @@ def check_authority(raw: str, *, allow_loopback_http: bool) -> CheckedValue:
         checked.errors.append(
             ValidationResult(
                 ("Authority",),
-                f"Authority {authority!r} is not an absolute https URL; send one {example}.",
+                f"Authority {authority!r} is not an absolute https URL; send "
+                f"{_with_scheme(authority, allow_loopback_http) or f'one {example}'}.",
             )
         )
         return checked

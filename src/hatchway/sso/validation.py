@@ -204,8 +204,9 @@ def check_oauth2_input(
         notices.append(
             ValidationResult(
                 ("KeyExpiresOn",),
-                f"KeyExpiresOn {expires.isoformat()} is in the past, so the client secret has "
-                "expired; create a new secret and send its Value as the Key.",
+                f"KeyExpiresOn {expires.isoformat()} is in the past. Check the date against the "
+                "secret's 'Expires' column; if the secret has expired, create a new one and send "
+                "its Value as the Key.",
             )
         )
     return OAuth2Values(
