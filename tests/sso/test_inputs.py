@@ -40,6 +40,14 @@ def test_check_key_trims_and_notes_without_value() -> None:
     ]
 
 
+def test_check_key_names_spaces_and_line_breaks() -> None:
+    checked = check_key(f"{KEY} \r\n")
+
+    assert [notice.message for notice in checked.notices] == [
+        "Key started or ended with line breaks and spaces, now trimmed."
+    ]
+
+
 def test_check_key_counts_position_after_trimming() -> None:
     checked = check_key("   ab\u00a0cd")
 

@@ -475,7 +475,7 @@ def test_put_trims_key_with_notice_without_echo(
     assert notices == [
         {
             "MemberNames": ["Key"],
-            "ErrorMessage": "Key started or ended with line breaks, now trimmed.",
+            "ErrorMessage": "Key started or ended with line breaks and spaces, now trimmed.",
         }
     ]
     assert KEY not in response.text

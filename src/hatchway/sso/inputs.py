@@ -62,7 +62,12 @@ def _trim(member: str, raw: str, checked: CheckedValue, *, secret: bool) -> None
     trimmed = raw.strip()
     if trimmed == raw:
         return
-    what = "line breaks" if any(c in raw for c in "\r\n") else "whitespace"
+    removed = raw[: len(raw) - len(raw.lstrip())] + raw[len(raw.rstrip()) :]
+    breaks = any(character in "\r\n" for character in removed)
+    other = any(character not in "\r\n" for character in removed)
+    what = (
+        "line breaks and spaces" if breaks and other else "line breaks" if breaks else "whitespace"
+    )
     used = "" if secret else f"; the value used is {trimmed!r}"
     checked.notices.append(
         ValidationResult((member,), f"{member} started or ended with {what}, now trimmed{used}.")

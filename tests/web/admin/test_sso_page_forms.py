@@ -274,7 +274,7 @@ def test_trimmed_key_is_noted_without_echo(
 ) -> None:
     response = submit(client, **{**values, "key": f"  {values['key']}\n"}, confirm_untested="1")
 
-    assert "Key started or ended with line breaks, now trimmed." in response.text
+    assert "Key started or ended with line breaks and spaces, now trimmed." in response.text
     assert values["key"] not in response.text
 
 
