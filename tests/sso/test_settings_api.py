@@ -271,7 +271,7 @@ def test_put_with_only_key_keeps_authority_and_client(
     assert response.json()["KeyUpdatedOn"] != configured["KeyUpdatedOn"]
 
 
-def test_put_of_same_key_keeps_its_expiry_date(api: TestClient, configured: dict[str, Any]) -> None:
+def test_put_same_key_keeps_expiry(api: TestClient, configured: dict[str, Any]) -> None:
     api.put(PUT_PATH, json={"KeyExpiresOn": "2030-07-31"}).raise_for_status()
 
     response = api.put(PUT_PATH, json={"Key": KEY})
@@ -281,9 +281,7 @@ def test_put_of_same_key_keeps_its_expiry_date(api: TestClient, configured: dict
     assert response.json()["Notices"] == []
 
 
-def test_put_of_new_key_clears_old_expiry_date_and_says_so(
-    api: TestClient, configured: dict[str, Any]
-) -> None:
+def test_put_new_key_clears_expiry(api: TestClient, configured: dict[str, Any]) -> None:
     api.put(PUT_PATH, json={"KeyExpiresOn": "2030-07-31"}).raise_for_status()
 
     response = api.put(PUT_PATH, json={"Key": "a-new-key-value"})
@@ -300,9 +298,7 @@ def test_put_of_new_key_clears_old_expiry_date_and_says_so(
     ]
 
 
-def test_put_of_new_key_with_expiry_date_keeps_sent_date(
-    api: TestClient, configured: dict[str, Any]
-) -> None:
+def test_put_new_key_with_expiry_keeps_it(api: TestClient, configured: dict[str, Any]) -> None:
     api.put(PUT_PATH, json={"KeyExpiresOn": "2030-07-31"}).raise_for_status()
 
     response = api.put(PUT_PATH, json={"Key": "a-new-key-value", "KeyExpiresOn": "2031-01-31"})

@@ -213,7 +213,7 @@ def confirm_or_stop(
     """Ask before a deletion or another change that is hard to undo, unless --yes was given.
 
     Stops with a usage error on anything but yes. Without a terminal (standard input closed)
-    the answer counts as no, so a script that forgot --yes stops with exit code 2 before
+    the reply counts as no, so a script that forgot --yes stops with exit code 2 before
     anything changes. `action` and `unchanged` word the refusal, such as "delete" and
     "Nothing was deleted".
     """

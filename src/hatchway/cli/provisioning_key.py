@@ -24,7 +24,7 @@ New Provisioning Key, shown only now (Hatchway stores only its hash):
     {key}
 
 The previous key stopped working; running servers reject it within {REFRESH_SECONDS:g} s.
-Give the new one to whoever runs scripts or flows against the Provisioning API."""
+Give the new one to the people who run scripts or flows against the Provisioning API."""
 
 
 def rotate(settings: Settings, *, json_output: bool) -> None:

@@ -44,8 +44,8 @@ router = APIRouter(include_in_schema=False)
 REQUEST_PAGE = "AdminPage/RequestEmergencyAdminAccess"
 LINK_PAGE = "AdminPage/EmergencyAccess"
 LANDING_PAGE = "AdminPage/SingleSignOn"
-# The request page answers no sooner than this for every address, so that the time an answer takes
-# does not tell an administrator's address (a link and mails are written) from anyone else's.
+# The request page responds no sooner than this for every address. Writing a link and its mails
+# takes longer than ignoring an address, so without the floor the timing reveals administrators.
 REQUEST_ANSWER_FLOOR_SECONDS = 0.25
 
 

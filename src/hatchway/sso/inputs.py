@@ -65,12 +65,17 @@ def _trim(member: str, raw: str, checked: CheckedValue, *, secret: bool) -> None
     removed = raw[: len(raw) - len(raw.lstrip())] + raw[len(raw.rstrip()) :]
     breaks = any(character in "\r\n" for character in removed)
     other = any(character not in "\r\n" for character in removed)
-    what = (
-        "line breaks and spaces" if breaks and other else "line breaks" if breaks else "whitespace"
-    )
+    if breaks and other:
+        removed_kind = "line breaks and spaces"
+    elif breaks:
+        removed_kind = "line breaks"
+    else:
+        removed_kind = "whitespace"
     used = "" if secret else f"; the value used is {trimmed!r}"
     checked.notices.append(
-        ValidationResult((member,), f"{member} started or ended with {what}, now trimmed{used}.")
+        ValidationResult(
+            (member,), f"{member} started or ended with {removed_kind}, now trimmed{used}."
+        )
     )
     checked.value = trimmed
 

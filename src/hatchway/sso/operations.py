@@ -241,7 +241,7 @@ def _guard_oauth2_save(
     try:
         guard.check_oauth2_change(session, environment, proven=proven, action="saving them")
     except ValidationFailed as refused:
-        # The failed checks follow the refusal, so the answer says what to correct.
+        # The failed checks follow the refusal, so the response names what to correct.
         raise ValidationFailed([*refused.results, *report.failures()]) from None
 
 

@@ -79,7 +79,7 @@ def _test_sign_in(request: Request, environment_name: str, form: SsoForm) -> Res
     )
     return_to = environment_path(context, visit.environment.name, "AdminPage/SingleSignOn")
     try:
-        # prompt=login: the provider asks who signs in, even when this browser already has a
+        # prompt=login: the provider shows its sign-in form even when this browser already has a
         # session there, so the test proves that these values sign a person in.
         url, attempt = start_sign_in(directory_of(request), client, return_to, 0, prompt="login")
     except SignInError as error:
