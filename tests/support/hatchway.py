@@ -8,6 +8,7 @@ dropped afterwards; HATCHWAY_TEST_POSTGRES_URL points elsewhere.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 import uuid
@@ -132,15 +133,21 @@ class LiveServer:
 
 
 def start_live_server(settings: Settings, port: int | None = None) -> LiveServer:
-    port = port or free_port()
+    """Serve Hatchway on a thread, on `port` or on a port this process binds first.
+
+    Binding the listening socket here, before uvicorn starts, leaves no moment in which
+    another program could take the port.
+    """
+    listener = _listen(port)
+    port = listener.getsockname()[1]
     settings = replace(settings, public_url=f"http://127.0.0.1:{port}")
     context = prepare_context(settings)
     app = create_app(settings, context=context)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
-    )
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"hatchway-{port}", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, name=f"hatchway-{port}", daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + 15
     while not server.started:
@@ -148,6 +155,23 @@ def start_live_server(settings: Settings, port: int | None = None) -> LiveServer
             raise RuntimeError(f"Hatchway did not start on port {port}")
         time.sleep(0.02)
     return LiveServer(app, context, port, server, thread)
+
+
+def _listen(port: int | None) -> socket.socket:
+    """Return a socket listening on 127.0.0.1:`port`, or on a free port when none is given."""
+    for attempt in range(1, 4):
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            listener.bind(("127.0.0.1", port or free_port()))
+        except OSError:
+            listener.close()
+            # Another program took the port between the probe and the bind.
+            if port is not None or attempt == 3:
+                raise
+            continue
+        listener.listen(128)
+        return listener
+    raise AssertionError("unreachable")
 
 
 def stop_live_server(live: LiveServer) -> None:

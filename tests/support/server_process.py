@@ -23,6 +23,7 @@ from tests.support.ports import free_port
 HATCHWAY_COMMAND = Path(sys.executable).with_name("hatchway")
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
+PORT_ATTEMPTS = 3
 
 # "2025-01-31 12:00:00,123 INFO 4242 hatchway.access [0123abcd] request ..."
 _LOG_LINE = re.compile(r"^\S+ \S+ [A-Z]+ (?P<pid>\d+) \S+ \[(?P<request_id>[^\]]+)\]")
@@ -49,6 +50,8 @@ class HatchwayProcess:
     ) -> None:
         self.port = port or free_port()
         self.workers = workers
+        self._port_chosen_by_caller = port is not None
+        self._public_url_given = "HATCHWAY_PUBLIC_URL" in environment
         self.environment = {
             **_inherited_environment(),
             "HATCHWAY_PUBLIC_URL": self.url,
@@ -68,7 +71,29 @@ class HatchwayProcess:
         return self._process.pid
 
     def start(self) -> None:
-        """Start the server and wait until it answers and every worker has logged its start."""
+        """Start the server and wait until /healthz responds and every worker has logged its start.
+
+        When another program took the chosen port first, start again on a new one, unless
+        the caller asked for that port.
+        """
+        for attempt in range(PORT_ATTEMPTS):
+            try:
+                self._start_once()
+                return
+            except RuntimeError:
+                # _start_once stopped the server, so its output is complete here.
+                port_taken = "address already in use" in self.output().lower()
+                if not port_taken or self._port_chosen_by_caller or attempt == PORT_ATTEMPTS - 1:
+                    raise
+                self._move_to_new_port()
+
+    def _move_to_new_port(self) -> None:
+        self.port = free_port()
+        if not self._public_url_given:
+            self.environment["HATCHWAY_PUBLIC_URL"] = self.url
+        self.lines = []
+
+    def _start_once(self) -> None:
         command = [
             str(HATCHWAY_COMMAND),
             "serve",
