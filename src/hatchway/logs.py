@@ -35,6 +35,10 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     # Uvicorn's access log prints query strings, which carry authorization codes and states.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request to an identity provider at INFO, three per verification. The
+    # verification and sign-in lines already name the outcome, so those show only at DEBUG.
+    httpx_level = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    logging.getLogger("httpx").setLevel(httpx_level)
 
 
 class RequestLogMiddleware:
