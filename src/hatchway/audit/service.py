@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session
 
 from hatchway.db.models import AuditRecord, Environment
@@ -76,21 +76,59 @@ def record(
 ) -> AuditRecord:
     """Add an audit record to the session's transaction; values pass through `redact`."""
     entry = AuditRecord(
-        occurred_at=now,
-        environment_id=environment.id if environment is not None else None,
-        environment_name=environment.name if environment is not None else None,
-        actor_type=actor.type.value,
-        actor=actor.name,
-        client_address=actor.client_address,
-        action=action,
-        target=target,
-        outcome=outcome,
-        before=redact(before) if before is not None else None,
-        after=redact(after) if after is not None else None,
-        detail=detail,
+        **_columns(actor, action, target, now, environment, before, after, outcome, detail)
     )
     session.add(entry)
     return entry
+
+
+_INSERT = insert(AuditRecord.__table__)  # type: ignore[arg-type]
+
+
+def insert_record(
+    connection: Connection,
+    actor: Actor,
+    action: AuditAction,
+    target: str,
+    *,
+    now: datetime,
+    environment: Environment | None = None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    outcome: str = "success",
+    detail: str | None = None,
+) -> None:
+    """Write an audit record in a Core connection's transaction, the same row as `record`."""
+    connection.execute(
+        _INSERT, _columns(actor, action, target, now, environment, before, after, outcome, detail)
+    )
+
+
+def _columns(
+    actor: Actor,
+    action: AuditAction,
+    target: str,
+    now: datetime,
+    environment: Environment | None,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    outcome: str,
+    detail: str | None,
+) -> dict[str, Any]:
+    return {
+        "occurred_at": now,
+        "environment_id": environment.id if environment is not None else None,
+        "environment_name": environment.name if environment is not None else None,
+        "actor_type": actor.type.value,
+        "actor": actor.name,
+        "client_address": actor.client_address,
+        "action": action,
+        "target": target,
+        "outcome": outcome,
+        "before": redact(before) if before is not None else None,
+        "after": redact(after) if after is not None else None,
+        "detail": detail,
+    }
 
 
 def list_records(

@@ -80,8 +80,8 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._read_factory = sessionmaker(bind=engine, expire_on_commit=False)
-        write_engine = engine.execution_options(**{_WRITE_OPTION: True})
-        self._write_factory = sessionmaker(bind=write_engine, expire_on_commit=False)
+        self._write_engine = engine.execution_options(**{_WRITE_OPTION: True})
+        self._write_factory = sessionmaker(bind=self._write_engine, expire_on_commit=False)
 
     @property
     def backend(self) -> str:
@@ -98,6 +98,15 @@ class Database:
         """Open a transaction that commits when the block ends normally and rolls back on error."""
         with self._write_factory() as session, session.begin():
             yield session
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """Open a write transaction on a Core connection, for hot paths that need no ORM.
+
+        It serializes on SQLite like `write` and commits or rolls back in the same way.
+        """
+        with self._write_engine.begin() as connection:
+            yield connection
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from hatchway.db.models import Environment, SsoSettings, SsoVersion, User
@@ -65,14 +65,32 @@ def ways_in(session: Session, environment: Environment) -> WaysIn:
     return WaysIn(len(administrators), with_password)
 
 
+# Active administrators, and how many of them have a password, in one row.
+_ADMINISTRATORS = select(func.count(User.id), func.count(User.password_hash)).where(
+    User.environment_id == bindparam("environment_id"),
+    User.is_administrator.is_(True),
+    User.is_active.is_(True),
+)
+
+
+def has_password_way_in(database: Session | Connection, environment_id: int) -> bool:
+    """Tell whether an active administrator has a password, or there is no active administrator.
+
+    Either way no SSO change can lock an administrator out.
+    """
+    administrators, with_password = database.execute(
+        _ADMINISTRATORS, {"environment_id": environment_id}
+    ).one()
+    return bool(administrators == 0 or with_password > 0)
+
+
 def _password_advice() -> str:
     return "give an administrator a password first (Users page or the Provisioning API)"
 
 
 def check_switch_to_none(session: Session, environment: Environment) -> None:
     """Refuse mode None when no active administrator has a password."""
-    found = ways_in(session, environment)
-    if found.administrators == 0 or found.with_password:
+    if has_password_way_in(session, environment.id):
         return
     logger.info("sso.guard.refused environment=%s change=mode_none", environment.name)
     raise ValidationFailed.single(
@@ -89,15 +107,35 @@ def check_oauth2_change(
 
     `action` names the change in the message, such as 'saving these settings'.
     """
-    if proven:
+    if proven or has_password_way_in(session, environment.id):
         return
-    found = ways_in(session, environment)
-    if found.administrators == 0 or found.with_password:
+    raise _unproven_oauth2(environment.name, action)
+
+
+def check_oauth2_save(
+    connection: Connection,
+    environment: Environment,
+    *,
+    verified: bool,
+    values_fingerprint: str,
+    now: datetime,
+) -> None:
+    """Apply the rule to saving new OAuth2 values, with the cheapest question asked first.
+
+    The values have shown they work when they passed verification or a test sign-in.
+    """
+    if verified or has_password_way_in(connection, environment.id):
         return
-    logger.info("sso.guard.refused environment=%s change=unproven_oauth2", environment.name)
-    raise ValidationFailed.single(
+    if staging.has_passed_test(connection, environment.id, values_fingerprint, now):
+        return
+    raise _unproven_oauth2(environment.name, "saving them")
+
+
+def _unproven_oauth2(environment_name: str, action: str) -> ValidationFailed:
+    logger.info("sso.guard.refused environment=%s change=unproven_oauth2", environment_name)
+    return ValidationFailed.single(
         "Mode",
-        f"No active administrator of '{environment.name}' has a password, and these OAuth2 "
+        f"No active administrator of '{environment_name}' has a password, and these OAuth2 "
         f"settings have neither passed verification nor a test sign-in, so {action} could lock "
         f"everyone out; {_password_advice()}, or use settings that pass verification.",
     )

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from hatchway import metrics
 from hatchway.audit import service as audit
@@ -123,35 +124,43 @@ def _unreadable_key() -> ValidationFailed:
     )
 
 
+def _read_stored(context: AppContext, environment_name: str) -> tuple[Environment, SsoSettings]:
+    """Return copies of an environment and its settings; raise NotFound if it is absent."""
+    with context.database.engine.connect() as connection:
+        found = service.find_stored_settings(connection, environment_name)
+    if found is not None:
+        return found
+    with context.database.read() as session:
+        # Raises NotFound, naming the sanitized name when that one exists.
+        environment = environments.get_environment(session, environment_name)
+        return environment, service.get_settings(session, environment)
+
+
 def prepare_oauth2(
     context: AppContext, environment_name: str, change: OAuth2Input, if_match: str | None = None
 ) -> PreparedChange:
     """Run the static checks on the change merged with the stored settings."""
-    with context.database.read() as session:
-        environment = environments.get_environment(session, environment_name)
-        stored = service.get_settings(session, environment)
-        # Fail before any network call when the caller's version is already stale.
-        service.check_if_match(stored, if_match)
-        values = check_oauth2_input(
-            change,
-            stored,
-            allow_loopback_http=context.settings.insecure_loopback_idp,
-            today=context.now().date(),
+    environment, stored = _read_stored(context, environment_name)
+    # Fail before any network call when the caller's version is already stale.
+    service.check_if_match(stored, if_match)
+    values = check_oauth2_input(
+        change,
+        stored,
+        allow_loopback_http=context.settings.insecure_loopback_idp,
+        today=context.now().date(),
+    )
+    try:
+        secret = (
+            values.key if values.key is not None else service.unseal_key(context.keyring, stored)
         )
-        try:
-            secret = (
-                values.key
-                if values.key is not None
-                else service.unseal_key(context.keyring, stored)
-            )
-        except SealingError:
-            raise _unreadable_key() from None
-        return PreparedChange(
-            environment.name,
-            values,
-            secret,
-            service.redirect_uri_for(context.settings.public_url, environment.name),
-        )
+    except SealingError:
+        raise _unreadable_key() from None
+    return PreparedChange(
+        environment.name,
+        values,
+        secret,
+        service.redirect_uri_for(context.settings.public_url, environment.name),
+    )
 
 
 def _verify(context: AppContext, prepared: PreparedChange) -> VerificationReport:
@@ -225,21 +234,23 @@ def _is_untested(context: AppContext, prepared: PreparedChange) -> bool:
 
 
 def _guard_oauth2_save(
-    context: AppContext,
-    session: Session,
+    connection: Connection,
     environment: Environment,
     stored: SsoSettings,
     prepared: PreparedChange,
     report: VerificationReport,
+    now: datetime,
 ) -> None:
     if _sign_in_values(stored) == prepared.values_fingerprint:
         return
-    proven = report.passed or (
-        staging.find_passed_test(session, environment, prepared.values_fingerprint, context.now())
-        is not None
-    )
     try:
-        guard.check_oauth2_change(session, environment, proven=proven, action="saving them")
+        guard.check_oauth2_save(
+            connection,
+            environment,
+            verified=report.passed,
+            values_fingerprint=prepared.values_fingerprint,
+            now=now,
+        )
     except ValidationFailed as refused:
         # The failed checks follow the refusal, so the response names what to correct.
         raise ValidationFailed([*refused.results, *report.failures()]) from None
@@ -270,25 +281,25 @@ def update_oauth2(
         raise UntestedSettings(prepared, report)
 
     now = context.now()
-    with context.database.write() as session:
-        environment = environments.get_environment(session, prepared.environment_name)
-        stored = service.get_settings(session, environment, lock=True)
+    # SQLAlchemy Core, because the ORM's session and flush cost more than these few statements.
+    with context.database.write_connection() as connection:
+        environment, stored = service.lock_stored_settings(connection, prepared.environment_name)
         service.check_if_match(stored, if_match)
-        _guard_oauth2_save(context, session, environment, stored, prepared, report)
+        _guard_oauth2_save(connection, environment, stored, prepared, report, now)
         settings, changed = service.save_oauth2(
-            session,
+            connection,
             environment,
+            stored,
             prepared.values,
             keyring=context.keyring,
             actor=actor,
             now=now,
-            if_match=if_match,
             verification=report.as_json(),
             verification_skipped=skip_verification,
             failed_checks=tuple(report.failed_names()),
         )
-        view = service.settings_view(settings, environment, context.settings.public_url, now.date())
-        etag = service.etag(settings)
+    view = service.settings_view(settings, environment, context.settings.public_url, now.date())
+    etag = service.etag(settings)
     warnings = tuple(report.failures()) if skip_verification else ()
     return SavedChange(view, etag, changed, prepared.values.notices, report, warnings)
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from hatchway.audit.service import Actor
@@ -186,6 +186,27 @@ def find_passed_test(
         )
         .order_by(SsoStagedSettings.id.desc())
     ).first()
+
+
+_PASSED_TEST = (
+    select(SsoStagedSettings.id)
+    .where(
+        SsoStagedSettings.environment_id == bindparam("environment_id"),
+        SsoStagedSettings.values_fingerprint == bindparam("values"),
+        SsoStagedSettings.purpose == Purpose.TEST.value,
+        SsoStagedSettings.outcome == Outcome.PASSED.value,
+        SsoStagedSettings.expires_at > bindparam("now"),
+    )
+    .limit(1)
+)
+
+
+def has_passed_test(
+    connection: Connection, environment_id: int, values: str, now: datetime
+) -> bool:
+    """Tell whether an unexpired test run passed with the values of this fingerprint."""
+    parameters = {"environment_id": environment_id, "values": values, "now": now}
+    return connection.execute(_PASSED_TEST, parameters).first() is not None
 
 
 def recent_tests(
