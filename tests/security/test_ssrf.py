@@ -355,3 +355,19 @@ def test_client_has_no_redirects_and_short_timeout() -> None:
     with create_guarded_client(OutboundPolicy(timeout_seconds=3)) as client:
         assert client.follow_redirects is False
         assert client.timeout == httpx.Timeout(3)
+
+
+def test_provider_cookie_never_sent_back(loopback_server: LoopbackServer) -> None:
+    # One client serves every environment, so a stored cookie would cross between them.
+    loopback_server.replies["/token"] = Reply(
+        headers={"Content-Type": "application/json", "Set-Cookie": "fpc=tenant-a; Path=/"}
+    )
+
+    with create_guarded_client(_loopback_policy()) as client:
+        fetch_json(client, "POST", loopback_server.url("/token"), data={"grant_type": "x"})
+        fetch_json(client, "POST", loopback_server.url("/token"), data={"grant_type": "x"})
+        stored_cookies = len(client.cookies)
+
+    assert [request.path for request in loopback_server.received] == ["/token", "/token"]
+    assert "Cookie" not in loopback_server.received[1].headers
+    assert stored_cookies == 0

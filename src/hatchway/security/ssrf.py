@@ -227,6 +227,31 @@ def create_guarded_transport(policy: OutboundPolicy) -> httpx.BaseTransport:
     return _GuardedTransport(policy)
 
 
+class _DiscardedCookies(httpx.Cookies):
+    """A cookie jar that stays empty: cookies from a response are dropped, not stored."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _CookielessClient(httpx.Client):
+    """A client that neither stores nor sends cookies.
+
+    One client serves every environment, so a cookie that one provider set would otherwise go
+    with the next request to that host for another environment. No request of Hatchway's needs
+    a cookie, and reading Set-Cookie headers into a jar takes time on every response.
+    """
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        # A new empty jar each time, so that a cookie set on it reaches no request either.
+        return _DiscardedCookies()
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        raise TypeError("the guarded client keeps no cookies")
+
+
 def create_guarded_client(
     policy: OutboundPolicy, transport: httpx.BaseTransport | None = None
 ) -> httpx.Client:
@@ -234,7 +259,7 @@ def create_guarded_client(
 
     `transport` replaces the guarded transport; pass only one that wraps it.
     """
-    return httpx.Client(
+    return _CookielessClient(
         transport=transport or _GuardedTransport(policy),
         follow_redirects=False,
         timeout=httpx.Timeout(policy.timeout_seconds),
