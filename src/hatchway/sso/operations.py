@@ -26,7 +26,7 @@ from hatchway.environments import service as environments
 from hatchway.errors import HatchwayError, ValidationFailed, ValidationResult
 from hatchway.security.sealing import SealingError
 from hatchway.security.tokens import fingerprint
-from hatchway.sso import guard, history, service, staging
+from hatchway.sso import guard, history, service, settings_rows, staging
 from hatchway.sso.service import SsoMode
 from hatchway.sso.validation import OAuth2Input, OAuth2Values, check_oauth2_input
 from hatchway.sso.verification import (
@@ -127,7 +127,7 @@ def _unreadable_key() -> ValidationFailed:
 def _read_stored(context: AppContext, environment_name: str) -> tuple[Environment, SsoSettings]:
     """Return copies of an environment and its settings; raise NotFound if it is absent."""
     with context.database.engine.connect() as connection:
-        found = service.find_stored_settings(connection, environment_name)
+        found = settings_rows.find_stored_settings(connection, environment_name)
     if found is not None:
         return found
     with context.database.read() as session:
@@ -281,12 +281,13 @@ def update_oauth2(
         raise UntestedSettings(prepared, report)
 
     now = context.now()
-    # SQLAlchemy Core, because the ORM's session and flush cost more than these few statements.
     with context.database.write_connection() as connection:
-        environment, stored = service.lock_stored_settings(connection, prepared.environment_name)
+        environment, stored = settings_rows.lock_stored_settings(
+            connection, prepared.environment_name
+        )
         service.check_if_match(stored, if_match)
         _guard_oauth2_save(connection, environment, stored, prepared, report, now)
-        settings, changed = service.save_oauth2(
+        settings, changed = settings_rows.save_oauth2(
             connection,
             environment,
             stored,
