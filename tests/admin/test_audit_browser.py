@@ -109,11 +109,15 @@ def test_paging_follows_api_pages(server: LiveServer, admin: Page) -> None:
     assert shown_ids(admin) == [r["Id"] for r in first["Records"]]
 
     admin.get_by_role("link", name="Older records").click()
+    # A click only starts the navigation; reading the rows before the next page has loaded
+    # finds none.
+    admin.wait_for_url(lambda url: "before=" in url)
 
     assert shown_ids(admin) == [r["Id"] for r in second["Records"]]
     assert f"before={first['NextBefore']}" in admin.url
     assert "action=user.create" in admin.url
     admin.get_by_role("link", name="Newest records").click()
+    admin.wait_for_url(lambda url: "before=" not in url)
     assert shown_ids(admin) == [r["Id"] for r in first["Records"]]
 
 
