@@ -92,7 +92,7 @@ def test_put_strips_pasted_endpoint_path(api: TestClient, environment: str) -> N
     saved = f"https://login.microsoftonline.com/{TENANT_ID}/v2.0"
     assert body["Authority"] == saved
     notices = [item["ErrorMessage"] for item in body["Notices"]]
-    assert f"Authority {pasted!r} was saved as {saved!r}" in notices[0]
+    assert f"Authority {pasted!r} is used as {saved!r}" in notices[0]
 
 
 def test_put_rewrites_legacy_host(api: TestClient, environment: str) -> None:
@@ -101,7 +101,7 @@ def test_put_rewrites_legacy_host(api: TestClient, environment: str) -> None:
     assert response.status_code == 200
     assert response.json()["Authority"] == DOMAIN_AUTHORITY
     assert (
-        "'https://login.windows.net/contoso.onmicrosoft.com' was saved as"
+        "'https://login.windows.net/contoso.onmicrosoft.com' is used as"
         in (response.json()["Notices"][0]["ErrorMessage"])
     )
 
@@ -146,6 +146,15 @@ def test_put_rejects_placeholder_client_id(api: TestClient, environment: str) ->
 
     assert response.json()[0]["MemberNames"] == ["ClientId"]
     assert "is not a GUID" in error_messages(response)[0]
+
+
+def test_put_bracketed_client_id_one_error(api: TestClient, environment: str) -> None:
+    response = put(api, entra_body(ClientId="<application (client) id>"))
+
+    client_id_errors = [error for error in response.json() if error["MemberNames"] == ["ClientId"]]
+    assert response.status_code == 400
+    assert len(client_id_errors) == 1
+    assert "is the placeholder of an example" in client_id_errors[0]["ErrorMessage"]
 
 
 def test_put_rejects_key_equal_to_client_id(api: TestClient, environment: str) -> None:

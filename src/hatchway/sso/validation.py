@@ -155,12 +155,15 @@ def check_oauth2_input(
         errors += authority.errors
         notices += authority.notices
     client_id = stored.client_id or ""
+    client_id_rejected = False
     if client_id_raw is not None:
         checked = check_client_id(client_id_raw)
         errors += checked.errors
         notices += checked.notices
         client_id = checked.value
-    if authority.entra is not None and client_id:
+        client_id_rejected = bool(checked.errors)
+    # A Client ID already rejected gets one error, not a second one about the GUID form.
+    if authority.entra is not None and client_id and not client_id_rejected:
         errors += check_entra_client_id(client_id, authority.entra)
     key: str | None = None
     if key_raw is not None:
