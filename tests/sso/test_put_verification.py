@@ -18,6 +18,7 @@ from tests.support.entra import (
     FakeEntra,
     aadsts_body,
 )
+from tests.support.ports import free_port
 from tests.support.provisioning import check, create_environment, error_messages
 
 REDIRECT_URI = "http://127.0.0.1/contoso/OAuth2/HandleAuthorityResponse"
@@ -201,6 +202,47 @@ def test_put_rejects_expired_secret(
 
     assert response.json()[0]["MemberNames"] == ["Key"]
     assert "AADSTS7000222: the secret has expired; create a new one" in error_messages(response)[0]
+
+
+def test_put_without_key_names_stored_key(
+    api: TestClient, environment: str, fake_entra: FakeEntra
+) -> None:
+    put(api, entra_body()).raise_for_status()
+    fake_entra.apps[CLIENT_ID].secret_expired = True
+
+    response = put(api, {"KeyExpiresOn": "2030-01-31"})
+
+    assert response.status_code == 400
+    assert response.json()[0]["MemberNames"] == ["Key"]
+    message = error_messages(response)[0]
+    assert "AADSTS7000222: the secret has expired" in message
+    assert "This request sent no Key, so the stored Key was checked" in message
+
+
+def test_put_with_key_omits_stored_key_note(
+    api: TestClient, environment: str, fake_entra: FakeEntra
+) -> None:
+    fake_entra.apps[CLIENT_ID].secret_expired = True
+
+    response = put(api, entra_body())
+
+    assert response.status_code == 400
+    assert "stored Key" not in error_messages(response)[0]
+
+
+def test_put_names_stored_client_id(api: TestClient, environment: str) -> None:
+    other_provider = f"http://127.0.0.1:{free_port()}"
+    body = {"Authority": other_provider, "ClientId": "portal", "Key": "k"}
+    saved = put(api, body, verify="false")
+    assert saved.status_code == 200
+
+    response = put(api, {"Authority": DOMAIN_AUTHORITY})
+
+    assert response.status_code == 400
+    assert response.json()[0]["MemberNames"] == ["ClientId"]
+    message = error_messages(response)[0]
+    assert message.startswith("The stored ClientId 'portal' is not a GUID;")
+    assert "This request sent no ClientId, so the stored one was checked" in message
 
 
 def test_put_rejects_unknown_client_id(api: TestClient, environment: str) -> None:

@@ -62,6 +62,8 @@ class VerificationRequest:
     client_id: str
     client_secret: str = field(repr=False)
     redirect_uri: str
+    # True when the request sent no Key, so the stored Key is the one checked.
+    key_stored: bool = False
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,7 @@ def _verify(context: AppContext, prepared: PreparedChange) -> VerificationReport
         client_id=prepared.values.client_id,
         client_secret=prepared.client_secret,
         redirect_uri=prepared.redirect_uri,
+        key_stored=prepared.values.key is None,
     )
     report = verify(context.http_client, request, notices=prepared.values.notices)
     for name in report.failed_names():

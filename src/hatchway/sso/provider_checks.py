@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -240,7 +240,25 @@ def _from_advice(advice: EntraAdvice) -> ProbeOutcome:
     return ProbeOutcome(failed(CheckName.CLIENT_CREDENTIALS, advice.message, *advice.members))
 
 
+STORED_KEY_NOTE = (
+    " This request sent no Key, so the stored Key was checked; send the Key if the secret has "
+    "changed or expired."
+)
+
+
 def check_client_credentials(
+    http: httpx.Client, request: VerificationRequest, metadata: ProviderMetadata
+) -> ProbeOutcome:
+    """Send a deliberately invalid code to the token endpoint to learn whether it accepts the
+    Client ID and the Key."""
+    outcome = _probe_client_credentials(http, request, metadata)
+    check = outcome.check
+    if request.key_stored and not check.passed and not check.skipped and "Key" in check.members:
+        outcome = replace(outcome, check=replace(check, message=check.message + STORED_KEY_NOTE))
+    return outcome
+
+
+def _probe_client_credentials(
     http: httpx.Client, request: VerificationRequest, metadata: ProviderMetadata
 ) -> ProbeOutcome:
     client = ClientConfiguration(
