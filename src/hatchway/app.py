@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from hatchway import __version__, operations
 from hatchway.config import Settings, load_settings
@@ -85,6 +86,25 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+def _path_with_other_slash(request: Request) -> str | None:
+    """Return the page path with the trailing slash added or removed, when only that form is a
+    page. A typed '/contoso/SignIn/' then reaches '/contoso/SignIn'."""
+    if request.method not in ("GET", "HEAD"):
+        return None
+    path = request.scope["path"]
+    other = path.rstrip("/") if path.endswith("/") else path + "/"
+    if not other or other == path:
+        return None
+    routes = request.app.routes
+
+    def is_page(candidate: str) -> bool:
+        scope = {**request.scope, "path": candidate}
+        return any(route.matches(scope)[0] is Match.FULL for route in routes)
+
+    # Only a path that no route matches is redirected, so a page's own 404 never loops.
+    return other if not is_page(path) and is_page(other) else None
+
+
 async def _http_error_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if request.url.path.startswith("/Provisioning"):
@@ -103,6 +123,10 @@ async def _http_error_page(request: Request, exc: Exception) -> Response:
             f"{request.method} is not allowed on this page.",
             status_code=405,
         )
+    other_form = _path_with_other_slash(request)
+    if other_form is not None:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(other_form + query, status_code=308)
     return message_page(
         request,
         "Page not found",

@@ -250,3 +250,30 @@ def test_page_path_in_other_case_reaches_the_page(client: TestClient, environmen
 
     assert response.status_code == 200
     assert 'name="password"' in response.text
+
+
+def test_page_with_trailing_slash_redirects(client: TestClient, environment: str) -> None:
+    response = client.get("/contoso/SignIn/?local=1")
+
+    assert response.status_code == 308
+    assert response.headers["location"] == "/contoso/SignIn?local=1"
+
+
+def test_page_without_trailing_slash_redirects(client: TestClient, environment: str) -> None:
+    response = client.get("/contoso/AdminPage")
+
+    assert response.status_code == 308
+    assert response.headers["location"] == "/contoso/AdminPage/"
+
+
+def test_unknown_environment_page_not_redirected(client: TestClient) -> None:
+    response = client.get("/nosuchenvironment/SignIn")
+
+    assert response.status_code == 404
+    assert "location" not in response.headers
+
+
+def test_trailing_slash_post_not_redirected(client: TestClient, environment: str) -> None:
+    response = client.post("/contoso/SignIn/", data={})
+
+    assert response.status_code == 404
