@@ -153,7 +153,7 @@ def set_settings(
     if keep_key and source.given():
         raise UsageError("--keep-key keeps the stored Key; leave out --key-file/--key-stdin.")
     with provisioning_client(url, provisioning_key_file, output) as client:
-        key = None if keep_key else read_secret(source, prompt=True)
+        key = None if keep_key else read_secret(source, prompt=True, implicit_prompt=True)
 
         if dry_run:
             verification = client.verify_oauth2(
