@@ -238,7 +238,7 @@ def test_sso_set_without_key_source_or_terminal(offline_cli: HatchwayCli) -> Non
 
 def test_sso_set_without_terminal_prints_no_getpass_warning(offline_cli: HatchwayCli) -> None:
     hatchway = Path(sys.executable).with_name("hatchway")
-    completed = subprocess.run(  # noqa: S603 (the project's own command)
+    completed = subprocess.run(
         [str(hatchway), "sso", "set", "contoso", "--client-id", "app-1"],
         stdin=subprocess.DEVNULL,
         capture_output=True,
