@@ -251,3 +251,13 @@ def test_sso_set_without_terminal_prints_no_getpass_warning(offline_cli: Hatchwa
     assert completed.returncode == 2
     assert "GetPassWarning" not in completed.stderr
     assert "No Key given, and standard input is not a terminal" in completed.stderr
+
+
+def test_key_expires_on_error_shows_format(offline_cli: HatchwayCli) -> None:
+    result = offline_cli.run("sso", "set", "contoso", "--key-expires-on", "31.03.2030")
+
+    assert result.exit_code == 2
+    assert "'31.03.2030' is not a date in the form YYYY-MM-DD, such as 2030-03-31." in " ".join(
+        result.stderr.replace("│", " ").split()
+    )
+    assert "%Y" not in result.stderr
