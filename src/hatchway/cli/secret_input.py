@@ -76,13 +76,18 @@ def read_secret(
         return _from_stdin(source)
     if not prompt:
         return None
-    if implicit_prompt and not sys.stdin.isatty():
+    if implicit_prompt and not stdin_is_terminal():
         # Without a terminal, getpass would warn that it cannot hide the input, then read it.
         raise UsageError(
             f"No {source.label} given, and standard input is not a terminal to ask for it in: "
             f"pass {source.file_option} PATH, or {source.stdin_option} and pipe it in."
         )
     return _from_prompt(source, confirm=confirm)
+
+
+def stdin_is_terminal() -> bool:
+    """Tell whether standard input is a terminal, where a hidden prompt can be answered."""
+    return sys.stdin.isatty()
 
 
 def _from_file(source: SecretSource, path: Path) -> str:
