@@ -125,8 +125,13 @@ def test_sso_set_key_stdin_json(
 
 
 def test_sso_set_key_prompt(
-    cli: HatchwayCli, oidc_provider: OidcProvider, idp_client: RegisteredClient
+    monkeypatch: pytest.MonkeyPatch,
+    cli: HatchwayCli,
+    oidc_provider: OidcProvider,
+    idp_client: RegisteredClient,
 ) -> None:
+    # CliRunner's standard input is no terminal; the prompt is shown only in one.
+    monkeypatch.setattr("hatchway.cli.secret_input.stdin_is_terminal", lambda: True)
     result = cli.run(
         "sso",
         "set",
@@ -162,7 +167,7 @@ def test_sso_set_without_key_input_is_usage_error(offline_cli: HatchwayCli) -> N
     )
 
     assert result.exit_code == 2
-    assert "No Key given: pass --key-file PATH or --key-stdin" in result.stderr
+    assert "No Key given, and standard input is not a terminal" in result.stderr
 
 
 def test_sso_set_key_file_and_stdin_is_usage_error(

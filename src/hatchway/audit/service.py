@@ -51,6 +51,8 @@ class AuditAction(enum.StrEnum):
     ENVIRONMENT_DELETE = "environment.delete"
     KEYS_ROTATE = "keys.rotate"
     MAIL_DELIVERY = "mail.delivery"
+    PROVISIONING_KEY_ROTATE = "provisioning_key.rotate"
+    RATE_LIMIT_CLEAR = "rate_limit.clear"
     SSO_DISABLE = "sso.disable"
     SSO_KEY_EXPIRY_NOTICE = "sso.key_expiry_notice"
     SSO_RESTORE = "sso.restore"

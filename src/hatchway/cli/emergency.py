@@ -6,8 +6,6 @@ directly and needs neither a running server nor the Provisioning Key, only acces
 
 from __future__ import annotations
 
-import getpass
-import socket
 from dataclasses import replace
 from typing import Annotated
 
@@ -15,10 +13,10 @@ import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from hatchway.audit.service import Actor, ActorType
 from hatchway.cli.served_at import served_url
+from hatchway.cli.server_database import existing_database_engine, operator_actor
 from hatchway.config import ConfigurationError, Settings, load_settings
-from hatchway.db.engine import Database, create_database_engine
+from hatchway.db.engine import Database
 from hatchway.db.types import utcnow
 from hatchway.emergency import service
 from hatchway.emergency.service import IssuedLink, format_time
@@ -26,22 +24,14 @@ from hatchway.environments import service as environments
 from hatchway.errors import Conflict, NotFound
 
 
-def _operator() -> Actor:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown user"
-    return Actor(ActorType.COMMAND_LINE, f"{user}@{socket.gethostname()}"[:320])
-
-
 def _issue(settings: Settings, environment_name: str, email: str) -> IssuedLink:
-    engine = create_database_engine(settings.resolved_database_url)
+    engine = existing_database_engine(settings)
     try:
         database = Database(engine)
         with database.write() as session:
             environment = environments.get_environment(session, environment_name)
             return service.request_from_command_line(
-                session, settings, environment, email, actor=_operator(), now=utcnow()
+                session, settings, environment, email, actor=operator_actor(), now=utcnow()
             )
     finally:
         engine.dispose()

@@ -51,11 +51,21 @@ ClientIdOption = Annotated[
         help="The Application (client) ID of the app registration. Left out: keep the stored one.",
     ),
 ]
+def _parse_date(value: str) -> datetime:
+    try:
+        return datetime.strptime(value.strip(), "%Y-%m-%d")
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date in the form YYYY-MM-DD, such as 2030-03-31."
+        ) from None
+
+
 KeyExpiresOnOption = Annotated[
     datetime | None,
     typer.Option(
         "--key-expires-on",
-        formats=["%Y-%m-%d"],
+        parser=_parse_date,
+        metavar="YYYY-MM-DD",
         help="The date the client secret expires (YYYY-MM-DD); Hatchway warns before it.",
     ),
 ]
@@ -153,7 +163,7 @@ def set_settings(
     if keep_key and source.given():
         raise UsageError("--keep-key keeps the stored Key; leave out --key-file/--key-stdin.")
     with provisioning_client(url, provisioning_key_file, output) as client:
-        key = None if keep_key else read_secret(source, prompt=True)
+        key = None if keep_key else read_secret(source, prompt=True, implicit_prompt=True)
 
         if dry_run:
             verification = client.verify_oauth2(

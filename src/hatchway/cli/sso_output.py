@@ -21,7 +21,9 @@ def settings_fields(settings: SsoSettings) -> RenderableType:
     key_state = "set" if settings.key_set else "not set"
     expires: object = settings.key_expires_on
     if settings.key_expires_on is not None and settings.key_days_left is not None:
-        expires = f"{settings.key_expires_on.isoformat()} ({settings.key_days_left} days left)"
+        days = settings.key_days_left
+        unit = "day" if days == 1 else "days"
+        expires = f"{settings.key_expires_on.isoformat()} ({days} {unit} left)"
     return fields_table(
         [
             ("Mode", settings.mode),

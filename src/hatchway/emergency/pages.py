@@ -147,11 +147,13 @@ def _submit_request(
     except RateLimited as limited:
         return _rate_limited_page(request, environment, limited)
 
+    mailed = context.settings.smtp_url is not None
     return render(
         request,
         "emergency/requested.html",
         {
-            "title": "Check your e-mail",
+            "title": "Check your e-mail" if mailed else "Ask the server's operator",
+            "mailed": mailed,
             "environment_name": environment.name,
             "other_routes": _other_routes_hint(environment.name),
         },

@@ -500,6 +500,10 @@ def update_user(
         )
     if fields.is_active is False or fields.password is not None:
         _end_sessions(session, environment.id, user.id, now)
+    after = user_audit_view(user)
+    if after == before and fields.password is None:
+        # Nothing changed (every field sent had its stored value), so there is nothing to audit.
+        return user
     audit.record(
         session,
         actor,
@@ -508,7 +512,7 @@ def update_user(
         now=now,
         environment=environment,
         before=before,
-        after=user_audit_view(user),
+        after=after,
     )
     return user
 
