@@ -208,7 +208,7 @@ def test_user_update_last_administrator_refused(cli: HatchwayCli, contoso: str) 
 
     assert result.exit_code == 1
     assert "Hatchway refused the request (HTTP 400):" in result.stderr
-    assert "IsAdministrator: User 'admin@contoso.test' is the last active administrator" in (
+    assert "IsActive: User 'admin@contoso.test' is the last active administrator" in (
         result.stderr
     )
 
