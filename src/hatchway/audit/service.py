@@ -97,18 +97,24 @@ def record(
 
 def list_records(
     session: Session,
-    environment: Environment,
+    environment: Environment | None,
     *,
     limit: int = 50,
     before_id: int | None = None,
     action: str | None = None,
     actor: str | None = None,
 ) -> list[AuditRecord]:
-    """Return an environment's records, newest first, `limit` at a time below `before_id`."""
+    """Return an environment's records, newest first, `limit` at a time below `before_id`.
+
+    With `environment` None, return the instance's own records, such as key rotations.
+    """
     if any(value and unstorable_character(value) for value in (action, actor)):
         # No record can hold such a character, and PostgreSQL rejects it in a query.
         return []
-    query = select(AuditRecord).where(AuditRecord.environment_id == environment.id)
+    if environment is None:
+        query = select(AuditRecord).where(AuditRecord.environment_id.is_(None))
+    else:
+        query = select(AuditRecord).where(AuditRecord.environment_id == environment.id)
     if before_id is not None:
         query = query.where(AuditRecord.id < before_id)
     if action:
