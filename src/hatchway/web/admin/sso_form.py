@@ -42,6 +42,7 @@ class SsoForm:
     based_on_version: str
     confirm_untested: bool
     csrf_token: str
+    confirm_failed_checks: bool = False
 
     @classmethod
     def read(cls, form: FormData) -> SsoForm:
@@ -61,6 +62,7 @@ class SsoForm:
             based_on_version=text("based_on_version").strip(),
             confirm_untested=text("confirm_untested") == "1",
             csrf_token=text(csrf.CSRF_FIELD),
+            confirm_failed_checks=text("confirm_failed_checks") == "1",
         )
 
     def shown(self) -> dict[str, str]:

@@ -37,6 +37,7 @@ class PageState:
     errors: list[ValidationResult] = field(default_factory=list)
     notices: list[ValidationResult] = field(default_factory=list)
     warnings: list[ValidationResult] = field(default_factory=list)
+    warnings_lead: str = "Saved although a check failed:"
     message: str | None = None
     verification: VerificationReport | None = None
     verification_heading: str | None = None
@@ -130,6 +131,7 @@ def page_values(request: Request, visit: AdminVisit, state: PageState) -> dict[s
         "general_errors": general_errors,
         "notices": [notice.message for notice in state.notices],
         "warnings": [warning.message for warning in state.warnings],
+        "warnings_lead": state.warnings_lead,
         "saved_message": state.message,
         "verification": state.verification,
         "verification_heading": state.verification_heading,
