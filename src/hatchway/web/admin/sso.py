@@ -24,8 +24,9 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hatchway.context import get_context
+from hatchway.environments import service as environments
 from hatchway.errors import NotFound, PreconditionFailed, ValidationFailed, ValidationResult
-from hatchway.sso import operations
+from hatchway.sso import operations, staging
 from hatchway.sso import restore as restore_service
 from hatchway.sso.guard import RestoreRejected
 from hatchway.sso.operations import UntestedSettings, VerificationFailed
@@ -216,6 +217,7 @@ def _save_oauth2(request: Request, visit: AdminVisit, form: SsoForm) -> Response
             state.draft_id = keep_key(request, visit, key, failed.results)
         return _page(request, visit, state, 400)
 
+    _clear_tested_keys(request, visit)
     logger.info(
         "admin.sso.saved environment=%s user=%d version=%s changed=%s emergency=%s",
         visit.environment.name,
@@ -234,6 +236,14 @@ def _save_oauth2(request: Request, visit: AdminVisit, form: SsoForm) -> Response
         visit,
         PageState(message=message, notices=list(saved.notices), warnings=list(saved.warnings)),
     )
+
+
+def _clear_tested_keys(request: Request, visit: AdminVisit) -> None:
+    """Clear the Keys that the user's test sign-ins kept for Save, now that settings are saved."""
+    context = get_context(request)
+    with context.database.write() as session:
+        environment = environments.get_environment(session, visit.environment.name)
+        staging.clear_tested_keys(session, environment, visit.user_id)
 
 
 def _confirmation(
