@@ -406,7 +406,7 @@ def test_restore_earlier_version(
 def _good_then_failing_then_good(
     api: httpx.Client, oidc_provider: OidcProvider, registered: RegisteredClient
 ) -> None:
-    """Version 1 and 3 hold the right Key, version 2 (saved unverified) a wrong one."""
+    """Save the right Key as versions 1 and 3, and a wrong one (unverified) as version 2."""
     good = {
         "Authority": oidc_provider.issuer,
         "ClientId": registered.client_id,

@@ -519,7 +519,7 @@ def test_restore_earlier_version(
 
 
 def _failing_then_good(api: TestClient, values: dict[str, str]) -> None:
-    """Version 1 holds a wrong Key (saved unverified), version 2 the right one."""
+    """Save version 1 with a wrong Key (unverified) and version 2 with the right one."""
     body = {"Authority": values["authority"], "ClientId": values["client_id"]}
     failing = api.put(
         "/contoso/SingleSignOnSettings/OAuth2?verify=false", json={**body, "Key": CANARY_KEY}

@@ -156,19 +156,19 @@ def staged_key(request: Request, visit: AdminVisit, form: SsoForm) -> StagedKey:
                 session, environment, form.draft_id, visit.user_id, context.now()
             )
             sealed = draft.key_sealed if draft is not None else None
-            gone = _draft_gone()
+            missing = _draft_gone()
         else:
             run = staging.find_tested_key(
                 session, environment, visit.user_id, context.now(), form.tested_run
             )
             sealed = run.key_sealed if run is not None else None
-            gone = _tested_key_gone()
+            missing = _tested_key_gone()
     if sealed is None:
-        raise gone
+        raise missing
     try:
         key = context.keyring.unseal(sealed)
     except SealingError:
-        raise gone from None
+        raise missing from None
     if form.draft_id is not None:
         return StagedKey(key, draft_id=form.draft_id)
     return StagedKey(key, tested_run_id=form.tested_run)
