@@ -263,7 +263,13 @@ def find_tested_key(
     return session.scalars(query.order_by(SsoStagedSettings.id.desc())).first()
 
 
-def clear_tested_keys(session: Session, environment: Environment, user_id: int) -> None:
-    """Clear the Keys of the user's passed test runs, once settings were saved."""
+def clear_tested_keys(
+    session: Session, environment: Environment, user_id: int, now: datetime
+) -> None:
+    """Clear the Keys of the user's passed test runs once settings were saved; purge expired rows.
+
+    Expired rows are otherwise deleted only when the next row is staged.
+    """
+    purge_expired(session, now)
     for run in session.scalars(_tested_keys(environment, user_id)):
         run.key_sealed = None

@@ -861,3 +861,14 @@ def test_tested_key_of_another_administrator_is_not_used(
     assert response.status_code == 400
     assert "The Key that passed your test sign-in is no longer kept" in response.text
     assert stored_settings(context).version == 0
+
+
+def test_save_deletes_expired_tested_key(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    expired = _passed_test(context, values, minutes_ago=31)
+
+    save_confirmed(client, **values)
+
+    with context.database.read() as session:
+        assert session.get(SsoStagedSettings, expired) is None

@@ -243,7 +243,7 @@ def _clear_tested_keys(request: Request, visit: AdminVisit) -> None:
     context = get_context(request)
     with context.database.write() as session:
         environment = environments.get_environment(session, visit.environment.name)
-        staging.clear_tested_keys(session, environment, visit.user_id)
+        staging.clear_tested_keys(session, environment, visit.user_id, context.now())
 
 
 def _confirmation(
