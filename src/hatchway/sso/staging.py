@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from hatchway.audit.service import Actor
 from hatchway.db.models import Environment, SsoStagedSettings
