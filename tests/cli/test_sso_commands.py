@@ -8,6 +8,7 @@ Hatchway once /Provisioning/openapi.json lists the endpoint.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -500,6 +501,47 @@ def test_sso_restore(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
     assert "Restored version 1; the settings are now at version 3." in result.stdout
     assert stub.requests[0].headers["If-Match"] == '"2"'
     assert stub.requests[0].headers["ProvisioningKey"] == PROVISIONING_KEY
+
+
+@pytest.mark.stub_endpoint
+def test_sso_restore_shows_checks(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    warnings = [{"MemberNames": ["Key"], "ErrorMessage": "The token endpoint refused the Key."}]
+    body = {
+        **samples.SETTINGS_VIEW,
+        "Changed": True,
+        "Verification": samples.verification(passed=False),
+        "Warnings": warnings,
+    }
+    stub.answer("POST", f"{SETTINGS_PATH}/History/1/Restore", body)
+
+    result = stub_cli.run("sso", "restore", "contoso", "1", "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert "Verification failed for" in result.stdout
+    assert re.search(r"ClientCredentials\s+.\s*FAIL", result.stdout), result.stdout
+    assert "Restored although these checks failed" in result.stdout
+    assert "- Key: The token endpoint refused the Key." in result.stdout
+    assert "Restored version 1; the settings are now at version 3." in result.stdout
+
+
+@pytest.mark.stub_endpoint
+def test_sso_restore_rejected(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    rejection = (
+        "No active administrator of 'contoso' has a password, and the values of version 1 fail "
+        "verification now (ClientCredentials), so restoring version 1 could lock everyone out; "
+        "nothing was changed."
+    )
+    problems = [
+        {"MemberNames": ["Mode"], "ErrorMessage": rejection},
+        {"MemberNames": ["ClientId"], "ErrorMessage": "The token endpoint refused the Client ID."},
+    ]
+    stub.answer("POST", f"{SETTINGS_PATH}/History/1/Restore", problems, status=400)
+
+    result = stub_cli.run("sso", "restore", "contoso", "1", "--yes")
+
+    assert result.exit_code == 1
+    assert rejection in " ".join(result.stderr.split())
+    assert "ClientId: The token endpoint refused the Client ID." in result.stderr
 
 
 @pytest.mark.stub_endpoint

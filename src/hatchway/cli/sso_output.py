@@ -88,6 +88,28 @@ def change_renderables(change: SsoSettingsChange) -> list[RenderableType]:
     return parts
 
 
+def restore_renderables(number: int, change: SsoSettingsChange) -> list[RenderableType]:
+    parts: list[RenderableType] = []
+    if change.verification is not None:
+        parts += verification_renderables(change.verification)
+    if change.warnings:
+        parts += [
+            Text("Restored although these checks failed; sign-in may fail until they pass:"),
+            results_text(change.warnings),
+        ]
+    if change.changed:
+        parts.append(
+            Text(
+                f"Restored version {number}; the settings are now at version "
+                f"{change.settings.version}."
+            )
+        )
+    else:
+        parts.append(Text(f"Nothing changed: version {number} has the current values."))
+    parts.append(settings_fields(change.settings))
+    return parts
+
+
 def history_table(versions: Iterable[SsoVersion]) -> RenderableType:
     def marks(version: SsoVersion) -> str:
         words = []

@@ -86,6 +86,13 @@ class VerificationReport:
             if not check.passed and not check.skipped
         ]
 
+    def warning_names(self) -> list[str]:
+        return [check.name.value for check in self.checks if check.outcome == "Warning"]
+
+    @property
+    def has_warnings(self) -> bool:
+        return bool(self.warning_names())
+
     def failed_names(self) -> list[str]:
         return [check.name.value for check in self.checks if not check.passed and not check.skipped]
 

@@ -5,7 +5,7 @@ provider may take seconds to respond. It then saves in a write transaction that 
 `If-Match` again under the row lock, so that of several concurrent changes based on one version
 only the first one saves. Every change passes `hatchway.sso.guard`, which refuses changes that
 would lock every administrator out. The Provisioning API and the administration pages both
-change settings through this module.
+change settings through this module; restores go through `hatchway.sso.restore`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from hatchway.environments import service as environments
 from hatchway.errors import HatchwayError, ValidationFailed, ValidationResult
 from hatchway.security.sealing import SealingError
 from hatchway.security.tokens import fingerprint
-from hatchway.sso import guard, history, service, staging
+from hatchway.sso import guard, service, staging
 from hatchway.sso.service import SsoMode
 from hatchway.sso.validation import OAuth2Input, OAuth2Values, check_oauth2_input
 from hatchway.sso.verification import (
@@ -52,7 +52,7 @@ class SavedChange:
 
 @dataclass(frozen=True)
 class SettingsChange:
-    """The outcome of a switch to mode None or a restore: the GET view after the change."""
+    """The outcome of a switch to mode None: the GET view after the change."""
 
     view: dict[str, Any]
     etag: str
@@ -310,29 +310,6 @@ def disable_oauth2(
             session, environment, actor=actor, now=now, if_match=if_match
         )
         return _settings_change(context, settings, environment, settings.version != before)
-
-
-def restore_version(
-    context: AppContext,
-    environment_name: str,
-    number: int,
-    *,
-    actor: Actor,
-    if_match: str | None,
-) -> SettingsChange:
-    """Make an earlier version current again, unless that would lock every administrator out."""
-    now = context.now()
-    with context.database.write() as session:
-        environment = environments.get_environment(session, environment_name)
-        stored = service.get_settings(session, environment, lock=True)
-        service.check_if_match(stored, if_match)
-        source = history.get_version(session, environment, number)
-        if _sign_in_values(source) != _sign_in_values(stored):
-            guard.check_restore(session, environment, source, stored, now)
-        settings, changed = history.restore_version(
-            session, environment, number, actor=actor, now=now, if_match=if_match
-        )
-        return _settings_change(context, settings, environment, changed)
 
 
 def _settings_change(
