@@ -82,6 +82,43 @@ def test_page_shows_redirect_uri_and_mode(administrator: None, client: TestClien
     assert '<input type="radio" id="mode-none" name="mode" value="None" checked>' in page.text
 
 
+@pytest.mark.parametrize(
+    ("days", "shown"),
+    [
+        (5, "5 days left"),
+        (1, "1 day left"),
+        (0, "expires today"),
+        (-1, "expired yesterday"),
+        (-3, "expired 3 days ago"),
+    ],
+)
+def test_page_words_key_expiry(
+    administrator: None,
+    api: TestClient,
+    client: TestClient,
+    context: AppContext,
+    values: dict[str, str],
+    days: int,
+    shown: str,
+) -> None:
+    expires_on = context.now().date() + timedelta(days=days)
+    saved = api.put(
+        "/contoso/SingleSignOnSettings/OAuth2",
+        params={"verify": "false"},
+        json={
+            "Authority": values["authority"],
+            "ClientId": values["client_id"],
+            "Key": values["key"],
+            "KeyExpiresOn": expires_on.isoformat(),
+        },
+    )
+    assert saved.status_code == 200, saved.text
+
+    page = client.get(SSO_PAGE)
+
+    assert f'<dd id="sso-key-expires">{expires_on.isoformat()} ({shown})</dd>' in page.text
+
+
 def test_copy_button_waits_for_script(administrator: None, client: TestClient) -> None:
     page = client.get(SSO_PAGE)
 
