@@ -40,8 +40,8 @@ def rotate() -> None:
     finally:
         engine.dispose()
     resealed = (
-        f"{result.sso_settings} SSO Key(s), {result.sso_versions} version Key(s) and "
-        f"{result.outbox_messages} queued mail body(ies)"
+        f"{result.sso_settings} SSO Key(s), {result.sso_versions} version Key(s), "
+        f"{result.staged_keys} staged Key(s) and {result.outbox_messages} queued mail body(ies)"
     )
     if keyring.file_backed:
         typer.echo(f"Sealing key rotated. Resealed {resealed}; the old keys are retired.")
