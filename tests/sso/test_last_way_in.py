@@ -80,6 +80,28 @@ def test_delete_refused_without_password_administrator(api: TestClient, password
     assert mode(api) == "OAuth2"
 
 
+def _rejected(context: AppContext, action: str) -> list[AuditRecord]:
+    with context.database.read() as session:
+        return list(
+            session.scalars(
+                select(AuditRecord).where(
+                    AuditRecord.action == action, AuditRecord.outcome == "rejected"
+                )
+            )
+        )
+
+
+def test_refused_delete_is_audited(
+    api: TestClient, passwordless: None, context: AppContext
+) -> None:
+    api.delete(OAUTH2)
+
+    [record] = _rejected(context, "sso.disable")
+    assert record.environment_name == "contoso"
+    assert record.detail == "not changed: no active administrator has a password for mode None"
+    assert record.after == {"Mode": "None"}
+
+
 def test_delete_allowed_with_password_administrator(api: TestClient, passwordless: None) -> None:
     create_user(api, "contoso", "second@contoso.test", IsAdministrator=True, Password="pw-2-long!")
 
@@ -147,6 +169,21 @@ def test_unverified_put_refused_without_password_administrator(
     assert message == OAUTH2_REFUSAL
     assert_validation(response, "Key", "AADSTS7000215")
     assert api.get("/contoso/SingleSignOnSettings").json()["Version"] == 1
+
+
+def test_refused_unverified_put_is_audited(
+    api: TestClient, passwordless: None, context: AppContext
+) -> None:
+    api.put(OAUTH2, json=body(WRONG_KEY), params={"verify": "false"})
+
+    [record] = _rejected(context, "sso.update")
+    assert record.detail == (
+        "not saved: no active administrator has a password and verification failed: "
+        "ClientCredentials"
+    )
+    assert record.after is not None
+    assert record.after["KeyFingerprint"] == fingerprint(WRONG_KEY)
+    assert WRONG_KEY not in str(record.after)
 
 
 def test_unverified_put_allowed_with_password_administrator(

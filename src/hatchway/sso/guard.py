@@ -68,6 +68,10 @@ def ways_in(session: Session, environment: Environment) -> WaysIn:
     return WaysIn(len(administrators), with_password)
 
 
+class LockoutRejected(ValidationFailed):
+    """Rejection of a change that would leave no administrator a way to sign in."""
+
+
 def _password_advice() -> str:
     return "give an administrator a password first (Users page or the Provisioning API)"
 
@@ -78,7 +82,7 @@ def check_switch_to_none(session: Session, environment: Environment) -> None:
     if found.administrators == 0 or found.with_password:
         return
     logger.info("sso.guard.refused environment=%s change=mode_none", environment.name)
-    raise ValidationFailed.single(
+    raise LockoutRejected.single(
         "Mode",
         f"No active administrator of '{environment.name}' has a password, so switching to mode "
         f"None would lock everyone out; {_password_advice()}, or keep single sign-on.",
@@ -98,7 +102,7 @@ def check_oauth2_change(
     if found.administrators == 0 or found.with_password:
         return
     logger.info("sso.guard.refused environment=%s change=unproven_oauth2", environment.name)
-    raise ValidationFailed.single(
+    raise LockoutRejected.single(
         "Mode",
         f"No active administrator of '{environment.name}' has a password, and these OAuth2 "
         f"settings have neither passed verification nor a test sign-in, so {action} could lock "
@@ -167,7 +171,7 @@ def check_restore(
     raise RestoreRejected(environment.name, source.version, report, signed_in_before=once)
 
 
-class RestoreRejected(ValidationFailed):
+class RestoreRejected(LockoutRejected):
     """A restore rejected because its values fail checks now and no administrator has a password.
 
     The first result names the ways back in; one result per failed check follows.

@@ -241,9 +241,34 @@ def _guard_oauth2_save(
     )
     try:
         guard.check_oauth2_change(session, environment, proven=proven, action="saving them")
-    except ValidationFailed as refused:
-        # The failed checks follow the refusal, so the response names what to correct.
-        raise ValidationFailed([*refused.results, *report.failures()]) from None
+    except guard.LockoutRejected as rejected:
+        # The failed checks follow the rejection, so the response names what to correct.
+        raise guard.LockoutRejected([*rejected.results, *report.failures()]) from None
+
+
+def _record_lockout_rejection(
+    context: AppContext,
+    actor: Actor,
+    environment_name: str,
+    action: audit.AuditAction,
+    *,
+    after: dict[str, Any] | None,
+    detail: str,
+) -> None:
+    """Audit a change that the lock-out guard rejected, after its transaction rolled back."""
+    with context.database.write() as session:
+        environment = environments.get_environment(session, environment_name)
+        audit.record(
+            session,
+            actor,
+            action,
+            environment.name,
+            now=context.now(),
+            environment=environment,
+            after=after,
+            outcome="rejected",
+            detail=detail,
+        )
 
 
 def update_oauth2(
@@ -271,25 +296,41 @@ def update_oauth2(
         raise UntestedSettings(prepared, report)
 
     now = context.now()
-    with context.database.write() as session:
-        environment = environments.get_environment(session, prepared.environment_name)
-        stored = service.get_settings(session, environment, lock=True)
-        service.check_if_match(stored, if_match)
-        _guard_oauth2_save(context, session, environment, stored, prepared, report)
-        settings, changed = service.save_oauth2(
-            session,
-            environment,
-            prepared.values,
-            keyring=context.keyring,
-            actor=actor,
-            now=now,
-            if_match=if_match,
-            verification=report.as_json(),
-            verification_skipped=skip_verification,
-            failed_checks=tuple(report.failed_names()),
+    try:
+        with context.database.write() as session:
+            environment = environments.get_environment(session, prepared.environment_name)
+            stored = service.get_settings(session, environment, lock=True)
+            service.check_if_match(stored, if_match)
+            _guard_oauth2_save(context, session, environment, stored, prepared, report)
+            settings, changed = service.save_oauth2(
+                session,
+                environment,
+                prepared.values,
+                keyring=context.keyring,
+                actor=actor,
+                now=now,
+                if_match=if_match,
+                verification=report.as_json(),
+                verification_skipped=skip_verification,
+                failed_checks=tuple(report.failed_names()),
+            )
+            view = service.settings_view(
+                settings, environment, context.settings.public_url, now.date()
+            )
+            etag = service.etag(settings)
+    except guard.LockoutRejected:
+        _record_lockout_rejection(
+            context,
+            actor,
+            prepared.environment_name,
+            audit.AuditAction.SSO_UPDATE,
+            after=_proposed(prepared.values, prepared.client_secret),
+            detail=(
+                "not saved: no active administrator has a password and verification failed: "
+                + ", ".join(report.failed_names())
+            ),
         )
-        view = service.settings_view(settings, environment, context.settings.public_url, now.date())
-        etag = service.etag(settings)
+        raise
     warnings = tuple(report.failures()) if skip_verification else ()
     return SavedChange(view, etag, changed, prepared.values.notices, report, warnings)
 
@@ -299,17 +340,28 @@ def disable_oauth2(
 ) -> SettingsChange:
     """Switch to mode None, unless no active administrator could sign in with a password."""
     now = context.now()
-    with context.database.write() as session:
-        environment = environments.get_environment(session, environment_name)
-        stored = service.get_settings(session, environment, lock=True)
-        service.check_if_match(stored, if_match)
-        before = stored.version
-        if stored.mode != SsoMode.NONE.value:
-            guard.check_switch_to_none(session, environment)
-        settings = service.disable_oauth2(
-            session, environment, actor=actor, now=now, if_match=if_match
+    try:
+        with context.database.write() as session:
+            environment = environments.get_environment(session, environment_name)
+            stored = service.get_settings(session, environment, lock=True)
+            service.check_if_match(stored, if_match)
+            before = stored.version
+            if stored.mode != SsoMode.NONE.value:
+                guard.check_switch_to_none(session, environment)
+            settings = service.disable_oauth2(
+                session, environment, actor=actor, now=now, if_match=if_match
+            )
+            return _settings_change(context, settings, environment, settings.version != before)
+    except guard.LockoutRejected:
+        _record_lockout_rejection(
+            context,
+            actor,
+            environment_name,
+            audit.AuditAction.SSO_DISABLE,
+            after={"Mode": SsoMode.NONE.value},
+            detail="not changed: no active administrator has a password for mode None",
         )
-        return _settings_change(context, settings, environment, settings.version != before)
+        raise
 
 
 def _settings_change(
