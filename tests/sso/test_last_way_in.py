@@ -345,6 +345,31 @@ def test_restore_of_deleted_client_rejected(api: TestClient, deleted_client: Non
     )
 
 
+def test_restore_rejected_despite_earlier_test_sign_in(
+    api: TestClient, deleted_client: None, context: AppContext
+) -> None:
+    with context.database.write() as session:
+        environment = session.get_one(Environment, 1)
+        run = staging.create_test_run(
+            session,
+            environment,
+            authority=AUTHORITY,
+            client_id=CLIENT_ID,
+            key=CLIENT_SECRET,
+            allowed_tenants=(),
+            keyring=context.keyring,
+            creator=staging.Creator(1, ADMINISTRATOR_ACTOR),
+            now=context.now(),
+        )
+        person = staging.SignedInPerson("Ada", "admin@contoso.test", "sub", "issuer")
+        staging.record_passed(run, person, "Test sign-in succeeded", context.now())
+
+    response = api.post("/contoso/SingleSignOnSettings/History/1/Restore")
+
+    assert_validation(response, "Mode", "restoring version 1 could lock everyone out")
+    assert _history(api)[0]["Version"] == 2
+
+
 def test_restore_refusal_names_the_ways_back_in(api: TestClient, deleted_client: None) -> None:
     response = api.post("/contoso/SingleSignOnSettings/History/1/Restore")
 
