@@ -377,6 +377,7 @@ def test_restore_refusal_names_the_ways_back_in(api: TestClient, deleted_client:
     assert "give an administrator a password first" in message
     assert "/contoso/SignIn?local=1" in message
     assert "POST /Provisioning/contoso/EmergencyAccess" in message
+    assert "the page /contoso/AdminPage/RequestEmergencyAdminAccess" in message
 
 
 def test_restore_refusal_lists_the_failed_check(api: TestClient, deleted_client: None) -> None:

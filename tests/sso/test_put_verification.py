@@ -216,7 +216,7 @@ def test_put_without_key_names_stored_key(
     assert response.json()[0]["MemberNames"] == ["Key"]
     message = error_messages(response)[0]
     assert "AADSTS7000222: the secret has expired" in message
-    assert "This request sent no Key, so the stored Key was checked" in message
+    assert "No Key was given, so the stored Key was checked" in message
 
 
 def test_put_with_key_omits_stored_key_note(

@@ -198,9 +198,10 @@ class RestoreRejected(LockoutRejected):
             f"{version} could lock everyone out; nothing was changed.{history} To restore it "
             "anyway, give an administrator a password first (Users page or the Provisioning "
             f"API), who can then sign in at /{environment_name}/SignIn?local=1; the restore "
-            "then goes through with the failed checks as Warnings. Otherwise send settings that "
+            "then goes through with the failed checks as Warnings. Otherwise save settings that "
             "pass verification. If nobody can sign in now, emergency access issues a one-time "
-            f"sign-in link for an administrator (POST /Provisioning/{environment_name}/"
+            f"sign-in link for an administrator (the page /{environment_name}/AdminPage/"
+            f"RequestEmergencyAdminAccess, or POST /Provisioning/{environment_name}/"
             "EmergencyAccess)."
         )
         super().__init__([ValidationResult(("Mode",), message), *report.failures()])

@@ -253,7 +253,7 @@ def _from_advice(advice: EntraAdvice) -> ProbeOutcome:
 
 
 STORED_KEY_NOTE = (
-    " This request sent no Key, so the stored Key was checked; send the Key if the secret has "
+    " No Key was given, so the stored Key was checked; give the Key again if the secret has "
     "changed or expired."
 )
 
