@@ -277,3 +277,27 @@ def test_trailing_slash_post_not_redirected(client: TestClient, environment: str
     response = client.post("/contoso/SignIn/", data={})
 
     assert response.status_code == 404
+
+
+def test_file_name_not_redirected(client: TestClient) -> None:
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 404
+    assert "location" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("action", "page"),
+    [
+        ("/contoso/AdminPage/SingleSignOn/Verify", "/contoso/AdminPage/SingleSignOn"),
+        ("/contoso/AdminPage/SingleSignOn/History/1/Restore", "/contoso/AdminPage/SingleSignOn"),
+        ("/contoso/AdminPage/Users/1/Administrator", "/contoso/AdminPage/Users/1"),
+    ],
+)
+def test_get_of_form_action_leads_to_its_page(
+    client: TestClient, environment: str, action: str, page: str
+) -> None:
+    response = client.get(action)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == page
