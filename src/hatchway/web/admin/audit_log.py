@@ -118,6 +118,9 @@ def describe_values(
 
 def _row(record: AuditRecord) -> RecordRow:
     kind, values = describe_values(record.before, record.after)
+    if kind == "created" and record.outcome == "rejected":
+        # The values of a rejected change were proposed, never stored.
+        kind = "proposed"
     return RecordRow(
         id=record.id,
         occurred_at=record.occurred_at,
