@@ -179,7 +179,7 @@ def test_refused_unverified_put_is_audited(
     [record] = _rejected(context, "sso.update")
     assert record.detail == (
         "not saved: no active administrator has a password and verification failed: "
-        "ClientCredentials"
+        "ClientCredentials (saving despite failed checks was requested)"
     )
     assert record.after is not None
     assert record.after["KeyFingerprint"] == fingerprint(WRONG_KEY)

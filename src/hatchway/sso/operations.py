@@ -246,6 +246,28 @@ def _guard_oauth2_save(
         raise guard.LockoutRejected([*rejected.results, *report.failures()]) from None
 
 
+def _record_save_lockout(
+    context: AppContext,
+    actor: Actor,
+    prepared: PreparedChange,
+    report: VerificationReport,
+    skip_verification: bool,
+) -> None:
+    skipped = " (saving despite failed checks was requested)" if skip_verification else ""
+    _record_lockout_rejection(
+        context,
+        actor,
+        prepared.environment_name,
+        audit.AuditAction.SSO_UPDATE,
+        after=_proposed(prepared.values, prepared.client_secret),
+        detail=(
+            "not saved: no active administrator has a password and verification failed: "
+            + ", ".join(report.failed_names())
+            + skipped
+        ),
+    )
+
+
 def _record_lockout_rejection(
     context: AppContext,
     actor: Actor,
@@ -293,6 +315,15 @@ def update_oauth2(
         _record_rejection(context, actor, prepared, report)
         raise VerificationFailed(report)
     if require_tested and _is_untested(context, prepared):
+        # A confirmation would be pointless when the guard rejects the save anyway.
+        try:
+            with context.database.read() as session:
+                environment = environments.get_environment(session, prepared.environment_name)
+                stored = service.get_settings(session, environment)
+                _guard_oauth2_save(context, session, environment, stored, prepared, report)
+        except guard.LockoutRejected:
+            _record_save_lockout(context, actor, prepared, report, skip_verification)
+            raise
         raise UntestedSettings(prepared, report)
 
     now = context.now()
@@ -319,17 +350,7 @@ def update_oauth2(
             )
             etag = service.etag(settings)
     except guard.LockoutRejected:
-        _record_lockout_rejection(
-            context,
-            actor,
-            prepared.environment_name,
-            audit.AuditAction.SSO_UPDATE,
-            after=_proposed(prepared.values, prepared.client_secret),
-            detail=(
-                "not saved: no active administrator has a password and verification failed: "
-                + ", ".join(report.failed_names())
-            ),
-        )
+        _record_save_lockout(context, actor, prepared, report, skip_verification)
         raise
     warnings = tuple(report.failures()) if skip_verification else ()
     return SavedChange(view, etag, changed, prepared.values.notices, report, warnings)

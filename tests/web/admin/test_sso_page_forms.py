@@ -527,6 +527,30 @@ def test_switch_to_none_needs_password_administrator(
     assert stored_settings(context).mode == "OAuth2"
 
 
+def test_failing_save_without_password_skips_confirmation(
+    api: TestClient,
+    client: TestClient,
+    context: AppContext,
+    values: dict[str, str],
+) -> None:
+    assert api.post("/Environment/contoso/").status_code == 200
+    add_user(api, "contoso", ADMIN_EMAIL, is_administrator=True, password=None)
+    url = api.post(
+        "/contoso/EmergencyAccess", json={"EmailAddress": ADMIN_EMAIL, "Delivery": "Response"}
+    ).json()["Url"]
+    redeem(client, url)
+
+    response = submit(client, **{**values, "key": "wrong-key-value"}, skip_verification="1")
+
+    assert response.status_code == 400
+    assert "Save without a test sign-in" not in response.text
+    assert (
+        "No active administrator of &#39;contoso&#39; has a password, and these OAuth2 settings "
+        "have neither passed verification nor a test sign-in" in response.text
+    )
+    assert stored_settings(context).version == 0
+
+
 # Restore
 
 
