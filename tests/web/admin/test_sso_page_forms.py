@@ -719,10 +719,18 @@ def test_restore_unknown_version_is_404(administrator: None, client: TestClient)
     assert "Version 7 does not exist" in response.text
 
 
-def test_restore_is_post_only(administrator: None, client: TestClient) -> None:
+def test_restore_is_post_only(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    save_confirmed(client, **values)
+    submit(client, mode="None")
+
     response = client.get(f"{SSO_PAGE}/History/1/Restore")
 
-    assert response.status_code == 405
+    # A GET leads back to the page and restores nothing.
+    assert response.status_code == 303
+    assert response.headers["location"] == SSO_PAGE
+    assert stored_settings(context).version == 2
 
 
 def test_history_describes_changes(
