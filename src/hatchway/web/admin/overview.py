@@ -59,7 +59,7 @@ class Overview:
 def sso_health(settings: SsoSettings, good_values_current: bool = False) -> tuple[SsoHealth, str]:
     """Compare the current version with the last version that signed someone in.
 
-    `good_values_current` tells that the current values are those of that version, as after
+    `good_values_current` is True when the current values are those of that version, as after
     restoring it.
     """
     if settings.mode == sso.SsoMode.NONE.value:
