@@ -62,7 +62,7 @@ def test_instance_audit_unknown_action(live_server: LiveServer) -> None:
     result = _run(live_server, "instance-audit", "--action", "bogus")
 
     assert result.exit_code == 2
-    assert "--action 'bogus' is not an audit action; use one of" in result.stderr
+    assert "--action: Action 'bogus' is not an audit action; use one of" in result.stderr
     assert "provisioning_key.rotate" in result.stderr
 
 
@@ -74,3 +74,11 @@ def test_instance_audit_missing_database(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "No Hatchway database at" in result.stderr
     assert not (tmp_path / "hatchway.sqlite3").exists()
+
+
+def test_instance_audit_environment_action(live_server: LiveServer) -> None:
+    result = _run(live_server, "instance-audit", "--action", "sso.update")
+
+    assert result.exit_code == 2
+    assert "Action 'sso.update' is recorded for environments; use one of" in result.stderr
+    assert "keys.rotate, provisioning_key.rotate, rate_limit.clear." in result.stderr

@@ -63,6 +63,13 @@ class AuditAction(enum.StrEnum):
     USER_UPDATE = "user.update"
 
 
+# Actions of the instance itself, recorded without an environment.
+INSTANCE_ACTIONS = frozenset(
+    {AuditAction.KEYS_ROTATE, AuditAction.PROVISIONING_KEY_ROTATE, AuditAction.RATE_LIMIT_CLEAR}
+)
+ENVIRONMENT_ACTIONS = frozenset(AuditAction) - INSTANCE_ACTIONS
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -132,14 +139,30 @@ def find_action(name: str) -> AuditAction | None:
         return None
 
 
-def get_action(name: str) -> AuditAction:
-    """Return the audit action named `name`, or raise ValidationFailed listing every action."""
+def action_problem(name: str, *, instance: bool = False) -> str | None:
+    """Return why `name` is no action of an environment's (or the instance's) audit log."""
     action = find_action(name)
-    if action is None:
-        known = ", ".join(sorted(AuditAction))
-        raise ValidationFailed.single(
-            "action", f"Action {name!r} is not an audit action; use one of {known}."
+    allowed = INSTANCE_ACTIONS if instance else ENVIRONMENT_ACTIONS
+    if action is not None and action in allowed:
+        return None
+    known = ", ".join(sorted(allowed))
+    if action is not None and not instance:
+        return (
+            f"Action {name!r} is recorded for the instance, not for an environment; run "
+            f"'hatchway instance-audit' on the server's host, or use one of {known}."
         )
+    if action is not None:
+        return f"Action {name!r} is recorded for environments; use one of {known}."
+    return f"Action {name!r} is not an audit action; use one of {known}."
+
+
+def get_action(name: str) -> AuditAction:
+    """Return the environment audit action named `name`, or raise ValidationFailed."""
+    problem = action_problem(name)
+    if problem is not None:
+        raise ValidationFailed.single("action", problem)
+    action = find_action(name)
+    assert action is not None
     return action
 
 

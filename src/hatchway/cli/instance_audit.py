@@ -59,13 +59,11 @@ def show_instance_audit(
         raise typer.Exit(2) from None
     selected_action = None
     if action is not None:
-        selected_action = audit.find_action(action)
-        if selected_action is None:
-            known = ", ".join(sorted(audit.AuditAction))
-            typer.echo(
-                f"Error: --action {action!r} is not an audit action; use one of {known}.", err=True
-            )
+        problem = audit.action_problem(action, instance=True)
+        if problem is not None:
+            typer.echo(f"Error: --action: {problem}", err=True)
             raise typer.Exit(2)
+        selected_action = audit.find_action(action)
     engine = existing_database_engine(settings)
     try:
         with Database(engine).read() as session:

@@ -156,12 +156,13 @@ def parse_query(request: Request) -> tuple[AuditQuery, list[str]]:
             problems.append(
                 f"{name} has {len(value)} characters; no record has more than {MAX_FILTER_LENGTH}."
             )
-    known_action = audit.find_action(action) if action else None
-    if action and known_action is None and len(action) <= MAX_FILTER_LENGTH:
-        known = ", ".join(sorted(audit.AuditAction))
-        problems.append(f"Action {action!r} is not an audit action; use one of {known}.")
+    action_problem = audit.action_problem(action) if action else None
+    if action_problem is not None and len(action) <= MAX_FILTER_LENGTH:
+        problems.append(action_problem)
         action = ""
-    elif known_action is not None:
+    elif action and action_problem is None:
+        known_action = audit.find_action(action)
+        assert known_action is not None
         action = known_action.value
     before, before_problem = _whole_number(params.get("before", ""), "before", 1, 2**31 - 1)
     limit, limit_problem = _whole_number(params.get("limit", ""), "limit", 1, MAX_PAGE_SIZE)
