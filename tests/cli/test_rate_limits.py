@@ -67,6 +67,19 @@ def test_list_without_counters_says_nothing_blocked(context: AppContext) -> None
     assert result.stdout.strip() == "No rate-limit counter is running; nothing is blocked."
 
 
+def test_list_table_keeps_names_whole_in_pipe(context: AppContext) -> None:
+    address = "2001:db8:ffff:ffff:ffff:ffff:ffff:1234"
+    count(context, ratelimit.PROVISIONING_KEY_FAILURES, address, 10)
+
+    result = hatchway(context, "list")
+
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.stdout.splitlines() if address in line]
+    assert len(rows) == 1, result.stdout
+    assert rows[0][:2] == ["provisioning-key-failure", address]
+    assert rows[0][-1] == "yes"
+
+
 def test_clear_by_address_and_kind_keeps_others(context: AppContext) -> None:
     count(context, ratelimit.SIGN_IN_FAILURES, "203.0.113.7", 3)
     count(context, ratelimit.PROVISIONING_KEY_FAILURES, "203.0.113.7", 3)

@@ -26,6 +26,7 @@ def run_in(folder: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
         env={
             "HATCHWAY_DATA_DIR": None,
             "HATCHWAY_DATABASE_URL": None,
+            "HATCHWAY_PUBLIC_URL": None,
             "HATCHWAY_PROVISIONING_KEY": None,
             "HATCHWAY_SEALING_KEYS": None,
         }
@@ -41,7 +42,7 @@ def test_command_refuses_missing_database(
 
     assert result.exit_code == 2
     expected = tmp_path.resolve() / "var" / "hatchway.sqlite3"
-    assert f"No Hatchway database at {expected}" in result.stderr
+    assert result.stderr.startswith(f"Error: No Hatchway database at {expected}")
     assert f"relative to the current folder {tmp_path.resolve()}" in result.stderr
     assert "'make run'" in result.stderr
     assert "HATCHWAY_DATA_DIR or HATCHWAY_DATABASE_URL" in result.stderr

@@ -310,6 +310,7 @@ def test_sso_disable(
 
 
 def test_sso_disable_confirmed_at_prompt(
+    monkeypatch: pytest.MonkeyPatch,
     cli: HatchwayCli,
     live_server: LiveServer,
     oidc_provider: OidcProvider,
@@ -318,6 +319,7 @@ def test_sso_disable_confirmed_at_prompt(
     options = _set_options(oidc_provider, idp_client)
     cli.run("sso", "set", "contoso", *options, "--key-stdin", input=idp_client.client_secret)
 
+    monkeypatch.setattr("hatchway.cli.secret_input.stdin_is_terminal", lambda: True)
     result = cli.run("sso", "disable", "contoso", input="y\n")
 
     assert result.exit_code == 0, result.output
@@ -545,8 +547,11 @@ def test_sso_restore_rejected(stub: ProvisioningStub, stub_cli: HatchwayCli) -> 
 
 
 @pytest.mark.stub_endpoint
-def test_sso_restore_confirmed_at_prompt(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+def test_sso_restore_confirmed_at_prompt(
+    monkeypatch: pytest.MonkeyPatch, stub: ProvisioningStub, stub_cli: HatchwayCli
+) -> None:
     stub.answer("POST", f"{SETTINGS_PATH}/History/1/Restore", samples.SETTINGS_VIEW)
+    monkeypatch.setattr("hatchway.cli.secret_input.stdin_is_terminal", lambda: True)
 
     result = stub_cli.run("sso", "restore", "contoso", "1", input="y\n")
 
@@ -566,6 +571,24 @@ def test_sso_restore_without_yes_sends_nothing(
     assert result.exit_code == 2
     assert "Nothing was changed; pass --yes" in result.stderr
     assert "--yes is required when no terminal can answer it." in result.stderr
+    assert "Make version 1" not in result.stderr
+    assert result.stdout == ""
+    assert stub.requests == []
+
+
+@pytest.mark.stub_endpoint
+def test_sso_restore_declined_at_prompt(
+    monkeypatch: pytest.MonkeyPatch, stub: ProvisioningStub, stub_cli: HatchwayCli
+) -> None:
+    stub.answer("POST", f"{SETTINGS_PATH}/History/1/Restore", samples.SETTINGS_VIEW)
+    monkeypatch.setattr("hatchway.cli.secret_input.stdin_is_terminal", lambda: True)
+
+    result = stub_cli.run("sso", "restore", "contoso", "1", input="n\n")
+
+    assert result.exit_code == 1
+    assert result.stderr.endswith("[y/N]: Nothing was changed.\n")
+    assert "Usage" not in result.stderr
+    assert "--yes" not in result.stderr
     assert result.stdout == ""
     assert stub.requests == []
 

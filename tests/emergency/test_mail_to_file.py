@@ -62,7 +62,9 @@ def test_eml_file_holds_the_link_whole(
     assert len(link) > 78
 
 
-def test_request_page_names_the_file_route(client: TestClient, environment: str) -> None:
+def test_request_page_names_the_file_route(
+    client: TestClient, context: AppContext, environment: str
+) -> None:
     form = client.get(REQUEST_PAGE)
     response = client.post(
         REQUEST_PAGE, data={"email": ADMIN_EMAIL, "csrf_token": csrf_token(form.text)}
@@ -71,7 +73,19 @@ def test_request_page_names_the_file_route(client: TestClient, environment: str)
     assert response.status_code == 200
     assert "Ask the server&#39;s operator" in response.text
     assert "no mail server configured, so no e-mail goes out" in response.text
+    text = " ".join(response.text.split())
+    assert "<code>.eml</code> file in the <code>mail</code> folder of Hatchway's data" in text
+    assert "If the mail does not arrive" not in response.text
+    assert str(context.settings.data_dir) not in response.text
     assert "Check your e-mail" not in response.text
+
+
+def test_openapi_says_sent_on_of_written_mail(api: TestClient) -> None:
+    schemas = api.get("/openapi.json").json()["components"]["schemas"]
+
+    description = schemas["EmergencyRequestOut"]["properties"]["SentOn"]["description"]
+
+    assert "for Written, when the mail file was written" in description
 
 
 def test_admin_page_shows_written_and_explains_it(

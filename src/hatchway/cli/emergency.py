@@ -37,6 +37,27 @@ def _issue(settings: Settings, environment_name: str, email: str) -> IssuedLink:
         engine.dispose()
 
 
+def _link_address(settings: Settings) -> tuple[Settings, str | None]:
+    """Return the settings whose public URL the link names, and a note when it is a guess.
+
+    Without HATCHWAY_PUBLIC_URL, the link names the address that `serve` last recorded, else
+    the default address.
+    """
+    if settings.public_url_configured:
+        return settings, None
+    recorded = served_url(settings)
+    if recorded is not None:
+        settings = replace(settings, public_url=recorded[0])
+        source = f"the address 'hatchway serve' last listened on (from {recorded[1]})"
+    else:
+        source = "the default address"
+    note = (
+        f"Note: HATCHWAY_PUBLIC_URL is not set, so the link uses {settings.public_url}, "
+        f"{source}; set HATCHWAY_PUBLIC_URL to the address users open if that differs."
+    )
+    return settings, note
+
+
 def emergency_link(
     environment: Annotated[
         str, typer.Option("--environment", "-e", help="Name of the environment, as in its URL.")
@@ -51,18 +72,7 @@ def emergency_link(
     except ConfigurationError as error:
         typer.echo(f"Configuration error: {error}", err=True)
         raise typer.Exit(2) from None
-    if not settings.public_url_configured:
-        recorded = served_url(settings)
-        if recorded is not None:
-            settings = replace(settings, public_url=recorded[0])
-            source = f"the address 'hatchway serve' last listened on (from {recorded[1]})"
-        else:
-            source = "the default address"
-        typer.echo(
-            f"Note: HATCHWAY_PUBLIC_URL is not set, so the link uses {settings.public_url}, "
-            f"{source}; set HATCHWAY_PUBLIC_URL to the address users open if that differs.",
-            err=True,
-        )
+    settings, address_note = _link_address(settings)
 
     try:
         issued = _issue(settings, environment, email)
@@ -78,6 +88,9 @@ def emergency_link(
         )
         raise typer.Exit(2) from None
 
+    # The note comes after the database work, so that an error there is printed alone.
+    if address_note is not None:
+        typer.echo(address_note, err=True)
     typer.echo(
         f"One-time emergency sign-in link for {issued.email} in '{environment.lower()}' "
         f"(request {issued.request_id}). It works once and expires at "

@@ -10,9 +10,8 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from hatchway.cli.output import table
+from hatchway.cli.output import make_console, table
 from hatchway.cli.server_database import existing_database_engine, operator_actor
 from hatchway.config import ConfigurationError, Settings, load_settings
 from hatchway.db.engine import Database
@@ -105,7 +104,7 @@ def list_command(
         )
         for counter in running
     ]
-    Console(markup=False, highlight=False).print(
+    make_console().print(
         table(["Kind", "Address or environment", "Count", "Window ends (UTC)", "Blocking"], rows)
     )
 

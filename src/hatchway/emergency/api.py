@@ -71,7 +71,10 @@ class EmergencyRequestOut(ResponseBody):
         description="The SMTP server's last reply, or for Written the file's name relative to "
         "the data folder."
     )
-    sent_on: datetime | None
+    sent_on: datetime | None = Field(
+        description="When the SMTP server accepted the mail; for Written, when the mail file "
+        "was written."
+    )
     expires_on: datetime | None
     redeemed_on: datetime | None
 
@@ -154,8 +157,8 @@ def request_emergency_access(
     "/{EnvironmentName}/EmergencyAccess",
     summary="List recent emergency requests with their e-mail delivery status",
     description="Newest first. `LastReply` is the SMTP server's last reply to the mail; "
-    "without an SMTP server, `DeliveryStatus` is `Written` and `LastReply` names the .eml file "
-    "in the server's data folder.",
+    "without an SMTP server, `DeliveryStatus` is `Written`, `LastReply` names the .eml file "
+    "in the server's data folder and `SentOn` is the time the file was written.",
 )
 def list_emergency_requests(
     context: Context,

@@ -204,11 +204,13 @@ def _rejection_page(
         f"active administrator of '{name}'.",
     }
     title, status_code = titles[rejection.problem]
+    # A used link has arrived, so the routes for a mail that does not arrive do not apply.
+    hint = None if rejection.problem is LinkProblem.USED else _other_routes_hint(name)
     return message_page(
         request,
         title,
         messages[rejection.problem],
-        hint=_other_routes_hint(name),
+        hint=hint,
         links=[
             ("Request a new emergency link", environment_path(context, name, REQUEST_PAGE)),
             ("Sign in", environment_path(context, name, "SignIn")),
