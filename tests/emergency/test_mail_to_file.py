@@ -102,3 +102,14 @@ def test_admin_page_shows_written_and_explains_it(
     assert "No SMTP server is configured (HATCHWAY_SMTP_URL is unset)" in page.text
     assert "in the data folder" in page.text
     assert ">sent " not in page.text
+
+
+def test_link_error_page_without_smtp_names_mail_folder(
+    environment: str, client: TestClient
+) -> None:
+    page = client.get(f"/{environment}/AdminPage/EmergencyAccess?token=made-up")
+
+    assert page.status_code == 404
+    assert "This server sends no e-mail" in page.text
+    assert "the mail folder of Hatchway&#39;s data folder" in page.text
+    assert "If the mail does not arrive" not in page.text
