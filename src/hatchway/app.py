@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from hatchway import __version__, operations
 from hatchway.config import Settings, load_settings
@@ -85,6 +86,45 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+def _is_page(request: Request, path: str) -> bool:
+    """Tell whether a route serves `path` for the request's method."""
+    scope = {**request.scope, "path": path}
+    return any(route.matches(scope)[0] is Match.FULL for route in request.app.routes)
+
+
+def _path_with_other_slash(request: Request) -> str | None:
+    """Return the page path with the trailing slash added or removed, when only that form is a
+    page. A typed '/contoso/SignIn/' then reaches '/contoso/SignIn'."""
+    if request.method not in ("GET", "HEAD"):
+        return None
+    path = request.scope["path"]
+    # A file name such as '/favicon.ico' is never a page with a trailing slash.
+    if "." in path.rstrip("/").rsplit("/", 1)[-1]:
+        return None
+    other = path.rstrip("/") if path.endswith("/") else path + "/"
+    if not other or other == path:
+        return None
+    # Only a path that no route matches is redirected, so a page's own 404 never loops.
+    return other if not _is_page(request, path) and _is_page(request, other) else None
+
+
+def _page_of_form(request: Request) -> str | None:
+    """Return the page that a form action belongs to, for a GET of that action's address.
+
+    After a form's POST the browser shows the action's address, such as
+    '/contoso/AdminPage/SingleSignOn/Verify'; opening it again leads to the page it came from.
+    """
+    if request.method not in ("GET", "HEAD"):
+        return None
+    segments = request.scope["path"].rstrip("/").split("/")
+    while len(segments) > 2:
+        segments.pop()
+        for candidate in ("/".join(segments), "/".join(segments) + "/"):
+            if _is_page(request, candidate):
+                return candidate
+    return None
+
+
 async def _http_error_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if request.url.path.startswith("/Provisioning"):
@@ -97,12 +137,19 @@ async def _http_error_page(request: Request, exc: Exception) -> Response:
             status_code=exc.status_code,
         )
     if exc.status_code == 405:
+        form_page = _page_of_form(request)
+        if form_page is not None:
+            return RedirectResponse(form_page, status_code=303)
         return message_page(
             request,
             "Not allowed",
             f"{request.method} is not allowed on this page.",
             status_code=405,
         )
+    other_form = _path_with_other_slash(request)
+    if other_form is not None:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(other_form + query, status_code=308)
     return message_page(
         request,
         "Page not found",

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from tests.admin.conftest import ENVIRONMENT, open_admin_page
 from tests.support.accounts import ADMIN_EMAIL, add_user
 from tests.support.hatchway import LiveServer
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -182,6 +183,25 @@ def test_sso_change_shows_fingerprint_never_key(server: LiveServer, admin: Page)
         "OAuth2"
     )
     assert CANARY_KEY not in admin.content()
+
+
+def test_rejected_change_shows_values_as_proposed(server: LiveServer, admin: Page) -> None:
+    body = {"Authority": f"http://127.0.0.1:{free_port()}", "ClientId": "rejected-client"}
+    with server.api() as api:
+        refused = api.put(
+            f"/{ENVIRONMENT}/SingleSignOnSettings/OAuth2", json={**body, "Key": CANARY_KEY}
+        )
+    assert refused.status_code == 400
+    record = next(
+        r for r in api_page(server, action="sso.update")["Records"] if r["Outcome"] == "rejected"
+    )
+
+    open_admin_page(admin, server, "AuditLog?action=sso.update")
+
+    row = admin.locator(f"#record-{record['Id']}")
+    expect(row.locator("thead")).to_have_text("FieldProposed, not saved")
+    expect(row).to_contain_text("rejected-client")
+    expect(row).not_to_contain_text(CANARY_KEY)
 
 
 def test_invalid_page_position_is_explained(server: LiveServer, admin: Page) -> None:

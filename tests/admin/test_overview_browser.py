@@ -369,3 +369,26 @@ def test_overview_names_last_version_that_worked(
         "the last one that worked; the single sign-on page can restore it."
     )
     page.context.close()
+
+
+def test_overview_after_restore_of_version_that_worked(
+    server: LiveServer, oidc_provider: OidcProvider, chromium: Browser
+) -> None:
+    new_environment(server, "tailspin")
+    set_sso(server, "tailspin", registered_sso(server, oidc_provider, "tailspin"))
+    sso_sign_in(chromium, server, "tailspin")
+    set_sso(server, "tailspin", {"Key": "a-wrong-secret-value"})
+    with server.api() as api:
+        restored = api.post("/tailspin/SingleSignOnSettings/History/1/Restore")
+    assert restored.status_code == 200, restored.text
+    page = sign_in(new_isolated_context(chromium), server, "tailspin", ADMIN_EMAIL)
+
+    page.goto(f"{server.url}/tailspin/AdminPage/")
+
+    expect(page.locator("#sso-version")).to_have_text("3")
+    expect(page.locator("#sso-health")).to_have_text(
+        "Not confirmed: the current version 3 has the values of version 1, which signed a user "
+        "in before, but no sign-in has succeeded since. If sign-in fails, run Verify on the "
+        "single sign-on page: the identity provider may reject these values now."
+    )
+    page.context.close()

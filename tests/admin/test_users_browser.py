@@ -466,6 +466,11 @@ def test_last_administrator_cannot_be_deleted(server: LiveServer, solo: Page) ->
 
     expect(solo.locator("#page-error")).to_have_text(LAST_ADMINISTRATOR)
     assert solo_administrator(server)["Id"] == user_id
+    records = audit_records(server, "user.delete", "solo")
+    rejected = [record for record in records if record["Outcome"] == "rejected"]
+    assert len(rejected) == 1
+    assert (rejected[0]["ActorType"], rejected[0]["Actor"]) == ("Administrator", ADMIN_EMAIL)
+    assert rejected[0]["Target"] == ADMIN_EMAIL
 
 
 def test_last_administrator_page_explains_why(server: LiveServer, solo: Page) -> None:

@@ -44,6 +44,30 @@ def test_unknown_action_rejected(api: TestClient) -> None:
         assert action in message
 
 
+def test_unknown_action_list_omits_instance_actions(api: TestClient) -> None:
+    create_environment(api)
+
+    response = api.get("/contoso/AuditLog", params={"action": "nope"})
+
+    message = response.json()[0]["ErrorMessage"]
+    for action in ("keys.rotate", "provisioning_key.rotate", "rate_limit.clear"):
+        assert action not in message
+
+
+def test_instance_action_points_to_command(api: TestClient) -> None:
+    create_environment(api)
+
+    response = api.get("/contoso/AuditLog", params={"action": "keys.rotate"})
+
+    assert response.status_code == 400
+    message = response.json()[0]["ErrorMessage"]
+    assert message.startswith(
+        "Action 'keys.rotate' is recorded for the instance, not for an environment; run "
+        "'hatchway instance-audit' on the server's host, or use one of "
+    )
+    assert "sso.update" in message
+
+
 def test_action_filter_any_case(api: TestClient) -> None:
     create_environment(api)
 

@@ -119,6 +119,15 @@ def test_missing_public_url_is_pointed_out(api: TestClient, settings: Settings) 
     assert "so the link uses http://127.0.0.1:8000, the default address" in result.stderr
 
 
+def test_error_without_public_url_comes_alone(api: TestClient, settings: Settings) -> None:
+    result = run_command(
+        settings, "--environment", "nowhere", "--email", ADMIN_EMAIL, public_url=False
+    )
+
+    assert result.exit_code == 1
+    assert result.stderr == "Error: Environment 'nowhere' was not found.\n"
+
+
 def test_link_names_address_that_serve_listened_on(api: TestClient, settings: Settings) -> None:
     create_environment(api)
     server = HatchwayProcess(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli import HatchwayCli
 from tests.support.hatchway import LiveServer
 
@@ -91,7 +93,11 @@ def test_env_create_password_stdin_json(cli: HatchwayCli) -> None:
     assert PASSWORD not in result.output
 
 
-def test_env_create_password_prompt(cli: HatchwayCli, live_server: LiveServer) -> None:
+def test_env_create_password_prompt(
+    monkeypatch: pytest.MonkeyPatch, cli: HatchwayCli, live_server: LiveServer
+) -> None:
+    # CliRunner's standard input is no terminal; the prompt is shown only in one.
+    monkeypatch.setattr("hatchway.cli.secret_input.stdin_is_terminal", lambda: True)
     result = cli.run("env", "create", "fabrikam", *ADMIN_OPTIONS, input=f"{PASSWORD}\n{PASSWORD}\n")
 
     assert result.exit_code == 0, result.output
@@ -238,8 +244,9 @@ def test_env_delete_with_yes(cli: HatchwayCli, live_server: LiveServer, contoso:
 
 
 def test_env_delete_confirmed_at_prompt(
-    cli: HatchwayCli, live_server: LiveServer, contoso: str
+    monkeypatch: pytest.MonkeyPatch, cli: HatchwayCli, live_server: LiveServer, contoso: str
 ) -> None:
+    monkeypatch.setattr("hatchway.cli.secret_input.stdin_is_terminal", lambda: True)
     result = cli.run("env", "delete", "contoso", input="y\n")
 
     assert result.exit_code == 0, result.output
@@ -254,6 +261,7 @@ def test_env_delete_without_yes_keeps_environment(
     assert result.exit_code == 2
     assert "Nothing was deleted; pass --yes" in result.stderr
     assert "--yes is required when no terminal can answer it." in result.stderr
+    assert "[y/N]" not in result.stderr
     assert _environment_names(live_server) == ["contoso"]
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -222,3 +225,39 @@ def test_http_url_to_loopback_does_not_warn(
     connect("http://127.0.0.1:8000", None, Output(json_output=False)).close()
 
     assert capsys.readouterr().err == ""
+
+
+def test_sso_set_without_key_source_or_terminal(offline_cli: HatchwayCli) -> None:
+    result = offline_cli.run("sso", "set", "contoso", "--client-id", "app-1", input="typed-key\n")
+
+    assert result.exit_code == 2
+    assert "No Key given, and standard input is not a terminal" in result.stderr
+    assert "--key-file PATH, or --key-stdin" in result.stderr
+    assert "Key:" not in result.stderr
+
+
+def test_sso_set_without_terminal_prints_no_getpass_warning(offline_cli: HatchwayCli) -> None:
+    hatchway = Path(sys.executable).with_name("hatchway")
+    completed = subprocess.run(
+        [str(hatchway), "sso", "set", "contoso", "--client-id", "app-1"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **{k: v for k, v in offline_cli.environment().items() if v}},
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 2
+    assert "GetPassWarning" not in completed.stderr
+    assert "No Key given, and standard input is not a terminal" in completed.stderr
+
+
+def test_key_expires_on_error_shows_format(offline_cli: HatchwayCli) -> None:
+    result = offline_cli.run("sso", "set", "contoso", "--key-expires-on", "31.03.2030")
+
+    assert result.exit_code == 2
+    assert "'31.03.2030' is not a date in the form YYYY-MM-DD, such as 2030-03-31." in " ".join(
+        result.stderr.replace("│", " ").split()
+    )
+    assert "%Y" not in result.stderr

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import re
+import socket
 import time
 
 import httpx
+from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 from hatchway.cli.main import app
+from hatchway.db.models import AuditRecord
 from hatchway.provisioning.key_cache import REFRESH_SECONDS
 from tests.support.hatchway import PROVISIONING_KEY, LiveServer
 
@@ -65,9 +69,12 @@ def test_rotate_refused_when_key_configured(live_server: LiveServer) -> None:
 
 
 def test_rotate_database_failure(live_server: LiveServer) -> None:
+    # An empty file: a database without Hatchway's tables.
+    empty = live_server.context.settings.data_dir / "empty.db"
+    empty.touch()
     runner = CliRunner(
         env={
-            "HATCHWAY_DATABASE_URL": f"sqlite:///{live_server.context.settings.data_dir}/none.db",
+            "HATCHWAY_DATABASE_URL": f"sqlite:///{empty}",
             "HATCHWAY_PROVISIONING_KEY": None,
         }
     )
@@ -77,3 +84,21 @@ def test_rotate_database_failure(live_server: LiveServer) -> None:
     assert result.exit_code == 1
     assert "The Provisioning Key was not changed because the database failed" in result.stderr
     assert _status_with(live_server, PROVISIONING_KEY) == 200
+
+
+def test_rotate_is_audited_without_the_key(live_server: LiveServer) -> None:
+    result = _rotate(live_server, "--json")
+
+    new_key = json.loads(result.stdout)["ProvisioningKey"]
+    with live_server.context.database.read() as session:
+        [record] = session.scalars(
+            select(AuditRecord).where(AuditRecord.action == "provisioning_key.rotate")
+        )
+    assert record.actor_type == "CommandLine"
+    assert record.actor == f"{getpass.getuser()}@{socket.gethostname()}"
+    assert record.target == "Provisioning Key"
+    assert record.after is not None
+    assert len(record.after["ValidKeys"]) == 1
+    stored = f"{record.actor} {record.target} {record.before} {record.after} {record.detail}"
+    assert new_key not in stored
+    assert PROVISIONING_KEY not in stored

@@ -74,7 +74,6 @@ def test_outputs_never_contain_keys(
         cli.run("sso", "set", "contoso", *values, "--key-file", key_file, "--json"),
         cli.run("sso", "set", "contoso", *values, "--key-stdin", input=f"{secret}\n"),
         cli.run("sso", "set", "contoso", *values, "--key-stdin", "--json", input=f"{secret}\n"),
-        cli.run("sso", "set", "contoso", *values, input=f"{secret}\n"),
         cli.run(
             "sso",
             "set",

@@ -8,6 +8,7 @@ Hatchway once /Provisioning/openapi.json lists the endpoint.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -125,8 +126,13 @@ def test_sso_set_key_stdin_json(
 
 
 def test_sso_set_key_prompt(
-    cli: HatchwayCli, oidc_provider: OidcProvider, idp_client: RegisteredClient
+    monkeypatch: pytest.MonkeyPatch,
+    cli: HatchwayCli,
+    oidc_provider: OidcProvider,
+    idp_client: RegisteredClient,
 ) -> None:
+    # CliRunner's standard input is no terminal; the prompt is shown only in one.
+    monkeypatch.setattr("hatchway.cli.secret_input.stdin_is_terminal", lambda: True)
     result = cli.run(
         "sso",
         "set",
@@ -162,7 +168,7 @@ def test_sso_set_without_key_input_is_usage_error(offline_cli: HatchwayCli) -> N
     )
 
     assert result.exit_code == 2
-    assert "No Key given: pass --key-file PATH or --key-stdin" in result.stderr
+    assert "No Key given, and standard input is not a terminal" in result.stderr
 
 
 def test_sso_set_key_file_and_stdin_is_usage_error(
@@ -304,6 +310,7 @@ def test_sso_disable(
 
 
 def test_sso_disable_confirmed_at_prompt(
+    monkeypatch: pytest.MonkeyPatch,
     cli: HatchwayCli,
     live_server: LiveServer,
     oidc_provider: OidcProvider,
@@ -312,6 +319,7 @@ def test_sso_disable_confirmed_at_prompt(
     options = _set_options(oidc_provider, idp_client)
     cli.run("sso", "set", "contoso", *options, "--key-stdin", input=idp_client.client_secret)
 
+    monkeypatch.setattr("hatchway.cli.secret_input.stdin_is_terminal", lambda: True)
     result = cli.run("sso", "disable", "contoso", input="y\n")
 
     assert result.exit_code == 0, result.output
@@ -498,8 +506,52 @@ def test_sso_restore(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
 
 
 @pytest.mark.stub_endpoint
-def test_sso_restore_confirmed_at_prompt(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+def test_sso_restore_shows_checks(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    warnings = [{"MemberNames": ["Key"], "ErrorMessage": "The token endpoint refused the Key."}]
+    body = {
+        **samples.SETTINGS_VIEW,
+        "Changed": True,
+        "Verification": samples.verification(passed=False),
+        "Warnings": warnings,
+    }
+    stub.answer("POST", f"{SETTINGS_PATH}/History/1/Restore", body)
+
+    result = stub_cli.run("sso", "restore", "contoso", "1", "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert "Verification failed for" in result.stdout
+    assert re.search(r"ClientCredentials\s+.\s*FAIL", result.stdout), result.stdout
+    assert "Restored although these checks failed" in result.stdout
+    assert "- Key: The token endpoint refused the Key." in result.stdout
+    assert "Restored version 1; the settings are now at version 3." in result.stdout
+
+
+@pytest.mark.stub_endpoint
+def test_sso_restore_rejected(stub: ProvisioningStub, stub_cli: HatchwayCli) -> None:
+    rejection = (
+        "No active administrator of 'contoso' has a password, and the values of version 1 fail "
+        "verification now (ClientCredentials), so restoring version 1 could lock everyone out; "
+        "nothing was changed."
+    )
+    problems = [
+        {"MemberNames": ["Mode"], "ErrorMessage": rejection},
+        {"MemberNames": ["ClientId"], "ErrorMessage": "The token endpoint refused the Client ID."},
+    ]
+    stub.answer("POST", f"{SETTINGS_PATH}/History/1/Restore", problems, status=400)
+
+    result = stub_cli.run("sso", "restore", "contoso", "1", "--yes")
+
+    assert result.exit_code == 1
+    assert rejection in " ".join(result.stderr.split())
+    assert "ClientId: The token endpoint refused the Client ID." in result.stderr
+
+
+@pytest.mark.stub_endpoint
+def test_sso_restore_confirmed_at_prompt(
+    monkeypatch: pytest.MonkeyPatch, stub: ProvisioningStub, stub_cli: HatchwayCli
+) -> None:
     stub.answer("POST", f"{SETTINGS_PATH}/History/1/Restore", samples.SETTINGS_VIEW)
+    monkeypatch.setattr("hatchway.cli.secret_input.stdin_is_terminal", lambda: True)
 
     result = stub_cli.run("sso", "restore", "contoso", "1", input="y\n")
 
@@ -519,6 +571,24 @@ def test_sso_restore_without_yes_sends_nothing(
     assert result.exit_code == 2
     assert "Nothing was changed; pass --yes" in result.stderr
     assert "--yes is required when no terminal can answer it." in result.stderr
+    assert "Make version 1" not in result.stderr
+    assert result.stdout == ""
+    assert stub.requests == []
+
+
+@pytest.mark.stub_endpoint
+def test_sso_restore_declined_at_prompt(
+    monkeypatch: pytest.MonkeyPatch, stub: ProvisioningStub, stub_cli: HatchwayCli
+) -> None:
+    stub.answer("POST", f"{SETTINGS_PATH}/History/1/Restore", samples.SETTINGS_VIEW)
+    monkeypatch.setattr("hatchway.cli.secret_input.stdin_is_terminal", lambda: True)
+
+    result = stub_cli.run("sso", "restore", "contoso", "1", input="n\n")
+
+    assert result.exit_code == 1
+    assert result.stderr.endswith("[y/N]: Nothing was changed.\n")
+    assert "Usage" not in result.stderr
+    assert "--yes" not in result.stderr
     assert result.stdout == ""
     assert stub.requests == []
 

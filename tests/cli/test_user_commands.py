@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli import ADMINISTRATOR, HatchwayCli
 from tests.support.hatchway import LiveServer
 
@@ -208,7 +210,7 @@ def test_user_update_last_administrator_refused(cli: HatchwayCli, contoso: str) 
 
     assert result.exit_code == 1
     assert "Hatchway refused the request (HTTP 400):" in result.stderr
-    assert "IsAdministrator: User 'admin@contoso.test' is the last active administrator" in (
+    assert "IsActive: User 'admin@contoso.test' is the last active administrator" in (
         result.stderr
     )
 
@@ -231,11 +233,13 @@ def test_user_delete_unknown(cli: HatchwayCli, contoso: str) -> None:
 
 
 def test_user_delete_declined_keeps_user(
-    cli: HatchwayCli, live_server: LiveServer, contoso: str
+    monkeypatch: pytest.MonkeyPatch, cli: HatchwayCli, live_server: LiveServer, contoso: str
 ) -> None:
     _create_bo(cli)
+    monkeypatch.setattr("hatchway.cli.secret_input.stdin_is_terminal", lambda: True)
 
     result = cli.run("user", "delete", "contoso", "bo@contoso.test", input="n\n")
 
-    assert result.exit_code == 2
+    assert result.exit_code == 1
+    assert result.stderr.endswith("[y/N]: Nothing was deleted.\n")
     assert len(_users(live_server)) == 2

@@ -165,11 +165,13 @@ def test_restore_brings_back_oauth2(
         version.version for version in client.sso_history("contoso") if version.mode == "OAuth2"
     )
 
-    settings = client.restore_sso_version("contoso", oauth2_version)
+    change = client.restore_sso_version("contoso", oauth2_version)
 
-    assert settings.mode == "OAuth2"
-    assert settings.authority == oidc_provider.issuer
-    assert settings.key_set is True
+    assert change.settings.mode == "OAuth2"
+    assert change.settings.authority == oidc_provider.issuer
+    assert change.settings.key_set is True
+    assert change.verification is not None
+    assert change.verification.passed is True
 
 
 @needs_emergency

@@ -349,14 +349,34 @@ def test_history_reads_versions() -> None:
 def test_restore_posts_to_version_path() -> None:
     recorder = Recorder(samples.SETTINGS_VIEW)
 
-    settings = _client(recorder).restore_sso_version("contoso", 1, if_match="3")
+    change = _client(recorder).restore_sso_version("contoso", 1, if_match="3")
 
     assert recorder.request.method == "POST"
     assert recorder.request.url.path == (
         "/Provisioning/contoso/SingleSignOnSettings/History/1/Restore"
     )
     assert recorder.request.headers["If-Match"] == '"3"'
-    assert settings.version == 3
+    assert change.settings.version == 3
+
+
+@pytest.mark.stub_endpoint
+def test_restore_reads_verification_and_warnings() -> None:
+    warnings = [{"MemberNames": ["Key"], "ErrorMessage": "The token endpoint refused the Key."}]
+    body = {
+        **samples.SETTINGS_VIEW,
+        "Changed": True,
+        "Verification": samples.verification(passed=False),
+        "Warnings": warnings,
+    }
+    recorder = Recorder(body)
+
+    change = _client(recorder).restore_sso_version("contoso", 1)
+
+    assert change.verification is not None
+    assert change.verification.passed is False
+    assert [warning.error_message for warning in change.warnings] == [
+        "The token endpoint refused the Key."
+    ]
 
 
 @pytest.mark.stub_endpoint

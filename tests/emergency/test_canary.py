@@ -27,7 +27,9 @@ from tests.support.hatchway import test_settings as make_settings
 from tests.support.smtp import SmtpSink
 
 # Client-side loggers of the test's own HTTP client print full URLs; Hatchway's do not.
-CLIENT_LOGGERS = ("httpx", "httpcore")
+# The test's HTTP clients log the URLs they fetch, and its SMTP server (aiosmtpd, logger
+# "mail.log") logs each line of the mail it receives, link included.
+CLIENT_LOGGERS = ("httpx", "httpcore", "mail.log")
 
 
 @pytest.fixture

@@ -142,6 +142,7 @@ def test_used_link_get_says_used(api: TestClient, client: TestClient) -> None:
 
     assert page.status_code == 410
     assert "This emergency link was already used" in page.text
+    assert "If the mail does not arrive" not in page.text
 
 
 def test_expired_link_says_expired(api: TestClient, client: TestClient, clock: Clock) -> None:

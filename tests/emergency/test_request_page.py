@@ -68,6 +68,7 @@ def test_answer_is_same_for_every_address(client: TestClient, environment: str) 
     assert administrator == user == stranger
     assert administrator[0] == 200
     assert "Check your e-mail" in administrator[1]
+    assert "If the mail does not arrive" in administrator[1]
 
 
 def test_response_time_floor_for_every_address(client: TestClient, environment: str) -> None:

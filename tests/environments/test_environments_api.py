@@ -277,7 +277,7 @@ def test_create_v2_mail_clears_sealed_body_once_written(
 
     with context.database.read() as session:
         message = session.scalars(select(OutboxMessage)).one()
-    assert message.status == "sent"
+    assert message.status == "written"
     assert message.body_sealed is None
 
 

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from hatchway.audit.service import SYSTEM_ACTOR
 from hatchway.context import AppContext
-from hatchway.db.models import SessionRecord
+from hatchway.db.models import AuditRecord, SessionRecord
 from hatchway.environments import service
 from hatchway.errors import ValidationFailed
 from tests.support.api import (
@@ -333,7 +333,36 @@ def test_update_cannot_demote_last_administrator(api: TestClient, environment: s
 def test_update_cannot_deactivate_last_administrator(api: TestClient, environment: str) -> None:
     response = api.put(f"/{environment}/User/1/", json={"IsActive": False})
 
-    assert_validation(response, "IsAdministrator", "last active administrator")
+    assert_validation(response, "IsActive", "last active administrator")
+
+
+def _rejections(context: AppContext) -> list[AuditRecord]:
+    with context.database.read() as session:
+        return list(
+            session.scalars(select(AuditRecord).where(AuditRecord.outcome == "rejected")).all()
+        )
+
+
+def test_refused_demotion_is_audited(
+    api: TestClient, environment: str, context: AppContext
+) -> None:
+    api.put(f"/{environment}/User/1/", json={"IsAdministrator": False, "IsActive": False})
+
+    [record] = _rejections(context)
+    assert record.action == "user.update"
+    assert record.target == ADMIN_EMAIL
+    assert record.environment_name == environment
+    assert record.detail == (
+        "not changed: the last active administrator (IsAdministrator, IsActive)"
+    )
+
+
+def test_refused_delete_is_audited(api: TestClient, environment: str, context: AppContext) -> None:
+    api.delete(f"/{environment}/User/1/")
+
+    [record] = _rejections(context)
+    assert record.action == "user.delete"
+    assert record.target == ADMIN_EMAIL
 
 
 def test_update_demotes_administrator_when_another_exists(

@@ -312,10 +312,58 @@ def test_without_smtp_writes_eml_file(
     assert "canary-link-token" in path.read_text()
     assert path.stat().st_mode & 0o777 == 0o600
     stored = load(context, message_id)
-    assert stored.status == "sent"
-    assert stored.last_reply == f"written to {path}"
+    assert stored.status == "written"
+    assert stored.sent_at is not None
+    assert stored.last_reply == f"no SMTP server is configured; written to the file {path}"
     assert f"file={path}" in caplog.text
     assert "canary-link-token" not in caplog.text
+
+
+LONG_LINK = "https://hatchway.example.test/contoso/AdminPage/EmergencyAccess?token=" + "k" * 60
+
+
+def test_eml_file_keeps_long_link_on_one_line(tmp_path: Path, context: AppContext) -> None:
+    queue(context, "Link", f"Open this link:\n\n{LONG_LINK}\n")
+
+    run(OutboxWorker(context, sender=FileSender(tmp_path / "mail")))
+
+    [path] = (tmp_path / "mail").glob("*.eml")
+    raw = path.read_bytes()
+    assert b"Content-Transfer-Encoding: 7bit" in raw
+    assert f"\n{LONG_LINK}\n".encode() in raw
+
+
+def test_non_ascii_mail_is_8bit_with_link_whole(tmp_path: Path, context: AppContext) -> None:
+    queue(context, "Link", f"Hallo Jürgen,\n{LONG_LINK}\n")
+
+    run(OutboxWorker(context, sender=FileSender(tmp_path / "mail")))
+
+    [path] = (tmp_path / "mail").glob("*.eml")
+    raw = path.read_bytes()
+    assert b"Content-Transfer-Encoding: 8bit" in raw
+    assert "Hallo Jürgen,".encode() in raw
+    assert f"\n{LONG_LINK}\n".encode() in raw
+
+
+def test_overlong_line_gets_encoded(tmp_path: Path, context: AppContext) -> None:
+    queue(context, "Long", "x" * 1200)
+
+    run(OutboxWorker(context, sender=FileSender(tmp_path / "mail")))
+
+    [path] = (tmp_path / "mail").glob("*.eml")
+    raw = path.read_bytes()
+    assert b"Content-Transfer-Encoding: 7bit" not in raw
+    assert max(len(line) for line in raw.splitlines()) <= 998
+
+
+def test_smtp_mail_keeps_long_link_on_one_line(context: AppContext, smtp_sink: SmtpSink) -> None:
+    queue(context, "Link", f"Open this link:\n\n{LONG_LINK}\n")
+
+    run(OutboxWorker(context))
+
+    received = smtp_sink.wait_for_message()
+    assert received["Content-Transfer-Encoding"] == "7bit"
+    assert LONG_LINK in str(received.get_payload()).splitlines()
 
 
 def test_sender_follows_settings(context: AppContext) -> None:

@@ -12,11 +12,21 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 from typer.testing import CliRunner, Result
 
+from hatchway.audit.service import Actor, ActorType
 from hatchway.cli.main import app as cli
 from hatchway.config import Settings
 from hatchway.context import AppContext
-from hatchway.db.models import AuditRecord, OutboxMessage, SsoSettings, SsoVersion
+from hatchway.db.models import (
+    AuditRecord,
+    Environment,
+    OutboxMessage,
+    SsoSettings,
+    SsoStagedSettings,
+    SsoVersion,
+    User,
+)
 from hatchway.security.sealing import KEYRING_FILE, Keyring, SealingError, load_keyring
+from hatchway.sso import staging
 from tests.support.entra import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -107,8 +117,8 @@ def test_rotate_reports_counts(settings: Settings, stored_secrets: None) -> None
 
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == (
-        "Sealing key rotated. Resealed 1 SSO Key(s), 3 version Key(s) and 1 queued mail "
-        "body(ies); the old keys are retired."
+        "Sealing key rotated. Resealed 1 SSO Key(s), 3 version Key(s), 0 staged Key(s) and 1 "
+        "queued mail body(ies); the old keys are retired."
     )
 
 
@@ -139,6 +149,37 @@ def test_every_value_opens_with_new_key_only(
     for value in values:
         with pytest.raises(SealingError):
             old_keyring.unseal(value)
+
+
+def test_staged_key_opens_after_rotation(
+    settings: Settings, stored_secrets: None, context: AppContext
+) -> None:
+    with context.database.write() as session:
+        environment = session.scalars(select(Environment)).one()
+        administrator = session.scalars(select(User)).one()
+        creator = staging.Creator(
+            administrator.id, Actor(ActorType.ADMINISTRATOR, administrator.email)
+        )
+        draft = staging.create_draft(
+            session,
+            environment,
+            "staged-Key-value",
+            keyring=context.keyring,
+            creator=creator,
+            now=context.now(),
+        )
+        draft_id = draft.id
+    old_keyring = Keyring(keyring_keys(settings))
+
+    result = rotate(settings)
+
+    assert "1 staged Key(s)" in result.stdout
+    with context.database.read() as session:
+        sealed = session.get_one(SsoStagedSettings, draft_id).key_sealed
+    assert sealed is not None
+    assert load_keyring((), settings.data_dir).unseal(sealed) == "staged-Key-value"
+    with pytest.raises(SealingError):
+        old_keyring.unseal(sealed)
 
 
 def test_sign_in_works_after_rotation(
@@ -175,7 +216,12 @@ def test_rotation_is_audited(settings: Settings, stored_secrets: None, context: 
         record = session.scalar(select(AuditRecord).where(AuditRecord.action == "keys.rotate"))
     assert record is not None
     assert record.actor_type == "CommandLine"
-    assert record.after == {"SsoSettings": 1, "SsoVersions": 3, "OutboxMessages": 1}
+    assert record.after == {
+        "SsoSettings": 1,
+        "SsoVersions": 3,
+        "OutboxMessages": 1,
+        "StagedKeys": 0,
+    }
 
 
 def test_unreadable_value_keeps_old_keys(

@@ -32,78 +32,78 @@ ACCEPTED = [
         "https://login.windows.net/contoso.onmicrosoft.com",
         "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0",
         TenantKind.DOMAIN,
-        "'https://login.windows.net/contoso.onmicrosoft.com' was saved as "
+        "'https://login.windows.net/contoso.onmicrosoft.com' is used as "
         "'https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0'",
     ),
     Accepted(
         f"https://sts.windows.net/{TENANT}/",
         f"https://login.microsoftonline.com/{TENANT}/v2.0",
         TenantKind.DIRECTORY_ID,
-        "was saved as",
+        "is used as",
     ),
     Accepted(
         f"https://login.chinacloudapi.cn/{TENANT}",
         f"https://login.partner.microsoftonline.cn/{TENANT}/v2.0",
         TenantKind.DIRECTORY_ID,
-        "was saved as",
+        "is used as",
     ),
     Accepted(
         f"https://login-us.microsoftonline.com/{TENANT}",
         f"https://login.microsoftonline.us/{TENANT}/v2.0",
         TenantKind.DIRECTORY_ID,
-        "was saved as",
+        "is used as",
     ),
     # National clouds keep their own host.
     Accepted(
         f"https://login.microsoftonline.us/{TENANT}",
         f"https://login.microsoftonline.us/{TENANT}/v2.0",
         TenantKind.DIRECTORY_ID,
-        "was saved as",
+        "is used as",
     ),
     Accepted(
         f"https://login.partner.microsoftonline.cn/{TENANT}/oauth2/v2.0/authorize",
         f"https://login.partner.microsoftonline.cn/{TENANT}/v2.0",
         TenantKind.DIRECTORY_ID,
-        "was saved as",
+        "is used as",
     ),
     # Pasted endpoint paths are stripped and v2.0 is appended.
     Accepted(
         f"https://login.microsoftonline.com/{GUID}/oauth2/authorize",
         f"https://login.microsoftonline.com/{GUID}/v2.0",
         TenantKind.DIRECTORY_ID,
-        f"'https://login.microsoftonline.com/{GUID}/oauth2/authorize' was saved as "
+        f"'https://login.microsoftonline.com/{GUID}/oauth2/authorize' is used as "
         f"'https://login.microsoftonline.com/{GUID}/v2.0'",
     ),
     Accepted(
         "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token",
         "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0",
         TenantKind.DOMAIN,
-        "was saved as",
+        "is used as",
     ),
     Accepted(
         "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration",
         "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0",
         TenantKind.DOMAIN,
-        "was saved as",
+        "is used as",
     ),
     Accepted(
         "https://login.microsoftonline.com/contoso.onmicrosoft.com/.well-known/openid-configuration",
         "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0",
         TenantKind.DOMAIN,
-        "was saved as",
+        "is used as",
     ),
     Accepted(
         "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0/",
         "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0",
         TenantKind.DOMAIN,
-        "was saved as",
+        "is used as",
     ),
     # Case and the default port do not matter.
     Accepted(
         f"HTTPS://Login.MicrosoftOnline.com:443/{TENANT.upper()}",
         f"https://login.microsoftonline.com/{TENANT}/v2.0",
         TenantKind.DIRECTORY_ID,
-        "was saved as",
+        "is used as",
     ),
     # The v2.0 form stays as it is, without a notice.
     Accepted(
@@ -123,7 +123,7 @@ ACCEPTED = [
         "https://login.microsoftonline.com/common",
         "https://login.microsoftonline.com/common/v2.0",
         TenantKind.MULTI_TENANT,
-        "was saved as",
+        "is used as",
     ),
     Accepted(
         "https://login.microsoftonline.com/consumers/v2.0",
@@ -161,7 +161,7 @@ ACCEPTED = [
         "https://idp.example.com/realms/contoso/.well-known/openid-configuration",
         "https://idp.example.com/realms/contoso",
         None,
-        "'https://idp.example.com/realms/contoso/.well-known/openid-configuration' was saved as "
+        "'https://idp.example.com/realms/contoso/.well-known/openid-configuration' is used as "
         "'https://idp.example.com/realms/contoso'",
     ),
     Accepted(
@@ -174,14 +174,14 @@ ACCEPTED = [
         "https://idp.example.com/.WELL-KNOWN/OpenID-Configuration",
         "https://idp.example.com",
         None,
-        "was saved as 'https://idp.example.com'",
+        "is used as 'https://idp.example.com'",
     ),
     Accepted(
         "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin/v2.0/"
         ".well-known/openid-configuration",
         "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin/v2.0",
         None,
-        "was saved as",
+        "is used as",
     ),
     # Only a whole final discovery path is stripped.
     Accepted(

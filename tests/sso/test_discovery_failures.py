@@ -101,6 +101,21 @@ def test_status_404_names_status_and_url(
     assert HOST_ADVICE not in message
 
 
+@pytest.mark.parametrize(
+    "endpoint", ["/protocol/openid-connect/auth", "/oauth2/v2.0/token", "/authorize"]
+)
+def test_status_404_suggests_issuer_without_endpoint(
+    api: TestClient, environment: str, loopback_server: LoopbackServer, endpoint: str
+) -> None:
+    issuer = loopback_server.url("/realms/contoso")
+
+    message = discovery_message(api, issuer + endpoint)
+
+    assert "HTTP 404" in message
+    assert "ends with the path of one of the provider's endpoints" in message
+    assert f"try its issuer URL {issuer!r}" in message
+
+
 def test_status_500_names_status(
     api: TestClient, environment: str, loopback_server: LoopbackServer
 ) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from hatchway.context import AppContext
-from hatchway.db.models import AuditRecord, SsoSettings
+from hatchway.db.models import AuditRecord, SsoSettings, SsoVersion
 from tests.support.entra import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -114,6 +114,37 @@ def test_restore_brings_key_back(api: TestClient, good_then_bad: None, context: 
     assert response.json()["Version"] == 3
     assert response.headers["ETag"] == '"3"'
     assert stored_key(context) == CLIENT_SECRET
+
+
+def test_restore_verifies_the_version_first(api: TestClient, good_then_bad: None) -> None:
+    response = restore(api, 1)
+
+    verification = response.json()["Verification"]
+    assert verification["Passed"] is True
+    assert {check["Outcome"] for check in verification["Checks"]} == {"Passed", "Warning"}
+    assert response.json()["Warnings"] == []
+
+
+def test_restore_records_its_verification_on_the_version(
+    api: TestClient, good_then_bad: None, context: AppContext
+) -> None:
+    restore(api, 1)
+
+    with context.database.read() as session:
+        newest = session.scalars(select(SsoVersion).order_by(SsoVersion.version.desc())).first()
+    assert newest is not None and newest.verification is not None
+    assert newest.verification["Passed"] is True
+
+
+def test_restore_of_mode_none_is_not_verified(api: TestClient, good_then_bad: None) -> None:
+    api.delete("/contoso/SingleSignOnSettings/OAuth2")
+    restore(api, 1)
+
+    response = restore(api, 3)
+
+    assert response.status_code == 200
+    assert response.json()["Verification"] is None
+    assert response.json()["Warnings"] == []
 
 
 def test_restore_creates_version_naming_source(api: TestClient, good_then_bad: None) -> None:

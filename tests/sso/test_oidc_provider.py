@@ -55,7 +55,7 @@ def test_put_strips_pasted_discovery_url(
     assert saved["Authority"] == oidc_provider.issuer.rstrip("/")
     assert saved["Verification"]["Passed"] is True
     notices = [item["ErrorMessage"] for item in saved["Notices"]]
-    assert f"Authority {pasted!r} was saved as {saved['Authority']!r}" in notices[0]
+    assert f"Authority {pasted!r} is used as {saved['Authority']!r}" in notices[0]
 
 
 def test_wrong_secret_rejected_by_provider(

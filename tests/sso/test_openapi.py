@@ -44,3 +44,10 @@ def test_restore_documents_precondition(document: dict[str, Any]) -> None:
     operation = document["/{EnvironmentName}/SingleSignOnSettings/History/{Version}/Restore"]
 
     assert "412" in operation["post"]["responses"]
+
+
+def test_restore_documents_its_verification(document: dict[str, Any]) -> None:
+    operation = document["/{EnvironmentName}/SingleSignOnSettings/History/{Version}/Restore"]
+
+    assert "Nothing is verified" not in operation["post"]["description"]
+    assert "verified first with the checks of a PUT" in operation["post"]["description"]

@@ -18,6 +18,7 @@ from tests.support.entra import (
     FakeEntra,
     aadsts_body,
 )
+from tests.support.ports import free_port
 from tests.support.provisioning import check, create_environment, error_messages
 
 REDIRECT_URI = "http://127.0.0.1/contoso/OAuth2/HandleAuthorityResponse"
@@ -92,7 +93,7 @@ def test_put_strips_pasted_endpoint_path(api: TestClient, environment: str) -> N
     saved = f"https://login.microsoftonline.com/{TENANT_ID}/v2.0"
     assert body["Authority"] == saved
     notices = [item["ErrorMessage"] for item in body["Notices"]]
-    assert f"Authority {pasted!r} was saved as {saved!r}" in notices[0]
+    assert f"Authority {pasted!r} is used as {saved!r}" in notices[0]
 
 
 def test_put_rewrites_legacy_host(api: TestClient, environment: str) -> None:
@@ -101,7 +102,7 @@ def test_put_rewrites_legacy_host(api: TestClient, environment: str) -> None:
     assert response.status_code == 200
     assert response.json()["Authority"] == DOMAIN_AUTHORITY
     assert (
-        "'https://login.windows.net/contoso.onmicrosoft.com' was saved as"
+        "'https://login.windows.net/contoso.onmicrosoft.com' is used as"
         in (response.json()["Notices"][0]["ErrorMessage"])
     )
 
@@ -148,6 +149,15 @@ def test_put_rejects_placeholder_client_id(api: TestClient, environment: str) ->
     assert "is not a GUID" in error_messages(response)[0]
 
 
+def test_put_bracketed_client_id_one_error(api: TestClient, environment: str) -> None:
+    response = put(api, entra_body(ClientId="<application (client) id>"))
+
+    client_id_errors = [error for error in response.json() if error["MemberNames"] == ["ClientId"]]
+    assert response.status_code == 400
+    assert len(client_id_errors) == 1
+    assert "is the placeholder of an example" in client_id_errors[0]["ErrorMessage"]
+
+
 def test_put_rejects_key_equal_to_client_id(api: TestClient, environment: str) -> None:
     response = put(api, entra_body(Key=CLIENT_ID))
 
@@ -192,6 +202,47 @@ def test_put_rejects_expired_secret(
 
     assert response.json()[0]["MemberNames"] == ["Key"]
     assert "AADSTS7000222: the secret has expired; create a new one" in error_messages(response)[0]
+
+
+def test_put_without_key_names_stored_key(
+    api: TestClient, environment: str, fake_entra: FakeEntra
+) -> None:
+    put(api, entra_body()).raise_for_status()
+    fake_entra.apps[CLIENT_ID].secret_expired = True
+
+    response = put(api, {"KeyExpiresOn": "2030-01-31"})
+
+    assert response.status_code == 400
+    assert response.json()[0]["MemberNames"] == ["Key"]
+    message = error_messages(response)[0]
+    assert "AADSTS7000222: the secret has expired" in message
+    assert "No Key was given, so the stored Key was checked" in message
+
+
+def test_put_with_key_omits_stored_key_note(
+    api: TestClient, environment: str, fake_entra: FakeEntra
+) -> None:
+    fake_entra.apps[CLIENT_ID].secret_expired = True
+
+    response = put(api, entra_body())
+
+    assert response.status_code == 400
+    assert "stored Key" not in error_messages(response)[0]
+
+
+def test_put_names_stored_client_id(api: TestClient, environment: str) -> None:
+    other_provider = f"http://127.0.0.1:{free_port()}"
+    body = {"Authority": other_provider, "ClientId": "portal", "Key": "k"}
+    saved = put(api, body, verify="false")
+    assert saved.status_code == 200
+
+    response = put(api, {"Authority": DOMAIN_AUTHORITY})
+
+    assert response.status_code == 400
+    assert response.json()[0]["MemberNames"] == ["ClientId"]
+    message = error_messages(response)[0]
+    assert message.startswith("The stored ClientId 'portal' is not a GUID;")
+    assert "This request sent no ClientId, so the stored one was checked" in message
 
 
 def test_put_rejects_unknown_client_id(api: TestClient, environment: str) -> None:

@@ -291,9 +291,9 @@ def test_put_new_key_clears_expiry(api: TestClient, configured: dict[str, Any]) 
     assert response.json()["Notices"] == [
         {
             "MemberNames": ["KeyExpiresOn"],
-            "ErrorMessage": "KeyExpiresOn 2030-07-31 belonged to the Key that this one replaces, "
-            "so it was cleared and no expiry reminders will be sent; send KeyExpiresOn with the "
-            "new Key to have them.",
+            "ErrorMessage": "KeyExpiresOn 2030-07-31 belongs to the Key that this one replaces, "
+            "so the new Key has no expiry date and no expiry reminders are sent; send "
+            "KeyExpiresOn with the new Key to have them.",
         }
     ]
 
@@ -458,7 +458,7 @@ def test_put_refuses_empty_client_id(api: TestClient, environment: str, value: s
 def test_put_refuses_empty_key(api: TestClient, environment: str, value: str) -> None:
     response = api.put(PUT_PATH, json={**SETTINGS, "Key": value})
 
-    assert_validation(response, "Key", "Key is empty", "client secret's Value")
+    assert_validation(response, "Key", "Key is empty", "client secret's value")
 
 
 def test_put_trims_key_with_notice_without_echo(

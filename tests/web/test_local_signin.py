@@ -250,3 +250,54 @@ def test_page_path_in_other_case_reaches_the_page(client: TestClient, environmen
 
     assert response.status_code == 200
     assert 'name="password"' in response.text
+
+
+def test_page_with_trailing_slash_redirects(client: TestClient, environment: str) -> None:
+    response = client.get("/contoso/SignIn/?local=1")
+
+    assert response.status_code == 308
+    assert response.headers["location"] == "/contoso/SignIn?local=1"
+
+
+def test_page_without_trailing_slash_redirects(client: TestClient, environment: str) -> None:
+    response = client.get("/contoso/AdminPage")
+
+    assert response.status_code == 308
+    assert response.headers["location"] == "/contoso/AdminPage/"
+
+
+def test_unknown_environment_page_not_redirected(client: TestClient) -> None:
+    response = client.get("/nosuchenvironment/SignIn")
+
+    assert response.status_code == 404
+    assert "location" not in response.headers
+
+
+def test_trailing_slash_post_not_redirected(client: TestClient, environment: str) -> None:
+    response = client.post("/contoso/SignIn/", data={})
+
+    assert response.status_code == 404
+
+
+def test_file_name_not_redirected(client: TestClient) -> None:
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 404
+    assert "location" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("action", "page"),
+    [
+        ("/contoso/AdminPage/SingleSignOn/Verify", "/contoso/AdminPage/SingleSignOn"),
+        ("/contoso/AdminPage/SingleSignOn/History/1/Restore", "/contoso/AdminPage/SingleSignOn"),
+        ("/contoso/AdminPage/Users/1/Administrator", "/contoso/AdminPage/Users/1"),
+    ],
+)
+def test_get_of_form_action_leads_to_its_page(
+    client: TestClient, environment: str, action: str, page: str
+) -> None:
+    response = client.get(action)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == page

@@ -69,7 +69,7 @@ class AuditPageOut(ResponseBody):
         "Records are newest first, `limit` at a time. Each holds the actor, the client address, "
         "the action, its target and the values before and after, with every secret redacted "
         "(a Key shows only as KeyFingerprint). Filter by `action` (one of "
-        + ", ".join(sorted(service.AuditAction))
+        + ", ".join(sorted(service.ENVIRONMENT_ACTIONS))
         + ", in any letter case; another value is rejected with 400) or by exact `actor`."
     ),
 )

@@ -51,6 +51,8 @@ class AuditAction(enum.StrEnum):
     ENVIRONMENT_DELETE = "environment.delete"
     KEYS_ROTATE = "keys.rotate"
     MAIL_DELIVERY = "mail.delivery"
+    PROVISIONING_KEY_ROTATE = "provisioning_key.rotate"
+    RATE_LIMIT_CLEAR = "rate_limit.clear"
     SSO_DISABLE = "sso.disable"
     SSO_KEY_EXPIRY_NOTICE = "sso.key_expiry_notice"
     SSO_RESTORE = "sso.restore"
@@ -59,6 +61,13 @@ class AuditAction(enum.StrEnum):
     USER_CREATE = "user.create"
     USER_DELETE = "user.delete"
     USER_UPDATE = "user.update"
+
+
+# Actions of the instance itself, recorded without an environment.
+INSTANCE_ACTIONS = frozenset(
+    {AuditAction.KEYS_ROTATE, AuditAction.PROVISIONING_KEY_ROTATE, AuditAction.RATE_LIMIT_CLEAR}
+)
+ENVIRONMENT_ACTIONS = frozenset(AuditAction) - INSTANCE_ACTIONS
 
 
 def record(
@@ -133,18 +142,24 @@ def _columns(
 
 def list_records(
     session: Session,
-    environment: Environment,
+    environment: Environment | None,
     *,
     limit: int = 50,
     before_id: int | None = None,
     action: str | None = None,
     actor: str | None = None,
 ) -> list[AuditRecord]:
-    """Return an environment's records, newest first, `limit` at a time below `before_id`."""
+    """Return an environment's records, newest first, `limit` at a time below `before_id`.
+
+    With `environment` None, return the instance's own records, such as key rotations.
+    """
     if any(value and unstorable_character(value) for value in (action, actor)):
         # No record can hold such a character, and PostgreSQL rejects it in a query.
         return []
-    query = select(AuditRecord).where(AuditRecord.environment_id == environment.id)
+    if environment is None:
+        query = select(AuditRecord).where(AuditRecord.environment_id.is_(None))
+    else:
+        query = select(AuditRecord).where(AuditRecord.environment_id == environment.id)
     if before_id is not None:
         query = query.where(AuditRecord.id < before_id)
     if action:
@@ -162,14 +177,30 @@ def find_action(name: str) -> AuditAction | None:
         return None
 
 
-def get_action(name: str) -> AuditAction:
-    """Return the audit action named `name`, or raise ValidationFailed listing every action."""
+def action_problem(name: str, *, instance: bool = False) -> str | None:
+    """Return why `name` is no action of an environment's (or the instance's) audit log."""
     action = find_action(name)
-    if action is None:
-        known = ", ".join(sorted(AuditAction))
-        raise ValidationFailed.single(
-            "action", f"Action {name!r} is not an audit action; use one of {known}."
+    allowed = INSTANCE_ACTIONS if instance else ENVIRONMENT_ACTIONS
+    if action is not None and action in allowed:
+        return None
+    known = ", ".join(sorted(allowed))
+    if action is not None and not instance:
+        return (
+            f"Action {name!r} is recorded for the instance, not for an environment; run "
+            f"'hatchway instance-audit' on the server's host, or use one of {known}."
         )
+    if action is not None:
+        return f"Action {name!r} is recorded for environments; use one of {known}."
+    return f"Action {name!r} is not an audit action; use one of {known}."
+
+
+def get_action(name: str) -> AuditAction:
+    """Return the environment audit action named `name`, or raise ValidationFailed."""
+    problem = action_problem(name)
+    if problem is not None:
+        raise ValidationFailed.single("action", problem)
+    action = find_action(name)
+    assert action is not None
     return action
 
 

@@ -3,7 +3,8 @@
 Exit codes of every client command:
 
     0  success
-    1  Hatchway refused the request (validation, 4xx) or answered with another error
+    1  Hatchway refused the request (validation, 4xx) or answered with another error, or
+       the person at the terminal answered no to a confirmation question
     2  usage error: a missing or invalid option, an unreadable key file
     3  Hatchway could not be reached (connection failed, timed out, or a proxy in front
        of it answered 502, 503 or 504)
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 import typer
 from rich.text import Text
 
+from hatchway.cli import secret_input
 from hatchway.cli.output import Output, results_text
 from hatchway.cli.usage import UsageError
 from hatchway.client import (
@@ -49,6 +51,8 @@ CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
 class ExitCode(enum.IntEnum):
     SUCCESS = 0
     REFUSED = 1
+    # A "no" at a confirmation question: a decision, not a usage error, and nothing was sent.
+    DECLINED = 1
     USAGE = 2
     UNREACHABLE = 3
 
@@ -212,22 +216,27 @@ def confirm_or_stop(
 ) -> None:
     """Ask before a deletion or another change that is hard to undo, unless --yes was given.
 
-    Stops with a usage error on anything but yes. Without a terminal (standard input closed)
-    the reply counts as no, so a script that forgot --yes stops with exit code 2 before
+    In a terminal, anything but yes is a deliberate no: `unchanged` goes to standard error
+    and the command exits with 1. Without a terminal nobody can answer, so the question is
+    not shown and a script that forgot --yes stops with a usage error (exit code 2) before
     anything changes. `action` and `unchanged` word the refusal, such as "delete" and
     "Nothing was deleted".
     """
     if yes:
         return
+    if not secret_input.stdin_is_terminal():
+        raise UsageError(
+            f"{unchanged}; pass --yes to {action} without the question. --yes is required "
+            "when no terminal can answer it."
+        )
+
     # Read the answer here instead of typer.confirm, whose prompt writes a space to standard
     # output, where a script reading --json output would find it.
     typer.echo(f"{question} [y/N]: ", nl=False, err=True)
     answer = sys.stdin.readline()
     if not answer:
         typer.echo(err=True)
-    confirmed = answer.strip().lower() in ("y", "yes")
-    if not confirmed:
-        raise UsageError(
-            f"{unchanged}; pass --yes to {action} without the question. --yes is required "
-            "when no terminal can answer it."
-        )
+    if answer.strip().lower() in ("y", "yes"):
+        return
+    typer.echo(f"{unchanged}.", err=True)
+    raise typer.Exit(ExitCode.DECLINED)

@@ -6,8 +6,6 @@ directly and needs neither a running server nor the Provisioning Key, only acces
 
 from __future__ import annotations
 
-import getpass
-import socket
 from dataclasses import replace
 from typing import Annotated
 
@@ -15,10 +13,10 @@ import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from hatchway.audit.service import Actor, ActorType
 from hatchway.cli.served_at import served_url
+from hatchway.cli.server_database import existing_database_engine, operator_actor
 from hatchway.config import ConfigurationError, Settings, load_settings
-from hatchway.db.engine import Database, create_database_engine
+from hatchway.db.engine import Database
 from hatchway.db.types import utcnow
 from hatchway.emergency import service
 from hatchway.emergency.service import IssuedLink, format_time
@@ -26,25 +24,38 @@ from hatchway.environments import service as environments
 from hatchway.errors import Conflict, NotFound
 
 
-def _operator() -> Actor:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown user"
-    return Actor(ActorType.COMMAND_LINE, f"{user}@{socket.gethostname()}"[:320])
-
-
 def _issue(settings: Settings, environment_name: str, email: str) -> IssuedLink:
-    engine = create_database_engine(settings.resolved_database_url)
+    engine = existing_database_engine(settings)
     try:
         database = Database(engine)
         with database.write() as session:
             environment = environments.get_environment(session, environment_name)
             return service.request_from_command_line(
-                session, settings, environment, email, actor=_operator(), now=utcnow()
+                session, settings, environment, email, actor=operator_actor(), now=utcnow()
             )
     finally:
         engine.dispose()
+
+
+def _link_address(settings: Settings) -> tuple[Settings, str | None]:
+    """Return the settings whose public URL the link names, and a note when it is a guess.
+
+    Without HATCHWAY_PUBLIC_URL, the link names the address that `serve` last recorded, else
+    the default address.
+    """
+    if settings.public_url_configured:
+        return settings, None
+    recorded = served_url(settings)
+    if recorded is not None:
+        settings = replace(settings, public_url=recorded[0])
+        source = f"the address 'hatchway serve' last listened on (from {recorded[1]})"
+    else:
+        source = "the default address"
+    note = (
+        f"Note: HATCHWAY_PUBLIC_URL is not set, so the link uses {settings.public_url}, "
+        f"{source}; set HATCHWAY_PUBLIC_URL to the address users open if that differs."
+    )
+    return settings, note
 
 
 def emergency_link(
@@ -61,18 +72,7 @@ def emergency_link(
     except ConfigurationError as error:
         typer.echo(f"Configuration error: {error}", err=True)
         raise typer.Exit(2) from None
-    if not settings.public_url_configured:
-        recorded = served_url(settings)
-        if recorded is not None:
-            settings = replace(settings, public_url=recorded[0])
-            source = f"the address 'hatchway serve' last listened on (from {recorded[1]})"
-        else:
-            source = "the default address"
-        typer.echo(
-            f"Note: HATCHWAY_PUBLIC_URL is not set, so the link uses {settings.public_url}, "
-            f"{source}; set HATCHWAY_PUBLIC_URL to the address users open if that differs.",
-            err=True,
-        )
+    settings, address_note = _link_address(settings)
 
     try:
         issued = _issue(settings, environment, email)
@@ -88,6 +88,9 @@ def emergency_link(
         )
         raise typer.Exit(2) from None
 
+    # The note comes after the database work, so that an error there is printed alone.
+    if address_note is not None:
+        typer.echo(address_note, err=True)
     typer.echo(
         f"One-time emergency sign-in link for {issued.email} in '{environment.lower()}' "
         f"(request {issued.request_id}). It works once and expires at "

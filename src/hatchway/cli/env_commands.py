@@ -151,7 +151,7 @@ def create_environment(
     with provisioning_client(url, provisioning_key_file, output) as client:
         password = None
         if email is not None and not mail_password:
-            password = read_secret(source, prompt=True, confirm=True)
+            password = read_secret(source, prompt=True, confirm=True, implicit_prompt=True)
 
         if email is None:
             created = client.create_empty_environment(name)

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
-import socket
-
 import typer
 
-from hatchway.audit.service import Actor, ActorType
+from hatchway.cli.server_database import existing_database_engine, operator_actor
 from hatchway.config import ConfigurationError, load_settings
 from hatchway.logs import configure_logging
 
 app = typer.Typer(help="Sealing keys that protect stored secrets.", no_args_is_help=True)
-
-
-def _operator_name() -> str:
-    try:
-        user = getpass.getuser()
-    except OSError:
-        user = "operator"
-    return f"{user}@{socket.gethostname()}"
 
 
 @app.command("rotate")
@@ -30,7 +19,7 @@ def rotate() -> None:
     'sealing-keys' file afterwards. With HATCHWAY_SEALING_KEYS set, put a new key first in that
     variable and restart before running this; it then reseals with that key.
     """
-    from hatchway.db.engine import Database, create_database_engine, upgrade_database
+    from hatchway.db.engine import Database, upgrade_database
     from hatchway.security.rotation import rotate_sealing_keys
     from hatchway.security.sealing import SealingError, load_keyring
 
@@ -40,20 +29,19 @@ def rotate() -> None:
         typer.echo(f"Configuration error: {error}", err=True)
         raise typer.Exit(2) from None
     configure_logging(settings.log_level)
-    engine = create_database_engine(settings.resolved_database_url)
+    engine = existing_database_engine(settings)
     try:
         upgrade_database(engine)
         keyring = load_keyring(settings.sealing_keys, settings.data_dir)
-        actor = Actor(ActorType.COMMAND_LINE, _operator_name())
-        result = rotate_sealing_keys(Database(engine), keyring, actor)
+        result = rotate_sealing_keys(Database(engine), keyring, operator_actor())
     except SealingError as error:
         typer.echo(f"Rotation failed, the old keys stay in place: {error}.", err=True)
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
     resealed = (
-        f"{result.sso_settings} SSO Key(s), {result.sso_versions} version Key(s) and "
-        f"{result.outbox_messages} queued mail body(ies)"
+        f"{result.sso_settings} SSO Key(s), {result.sso_versions} version Key(s), "
+        f"{result.staged_keys} staged Key(s) and {result.outbox_messages} queued mail body(ies)"
     )
     if keyring.file_backed:
         typer.echo(f"Sealing key rotated. Resealed {resealed}; the old keys are retired.")

@@ -16,7 +16,9 @@ from hatchway.cli.audit_commands import show_audit_log
 from hatchway.cli.emergency import emergency_link
 from hatchway.cli.emergency_commands import emergency_app
 from hatchway.cli.env_commands import env_app
+from hatchway.cli.instance_audit import show_instance_audit
 from hatchway.cli.provisioning_key import provisioning_key_app
+from hatchway.cli.rate_limits import rate_limits_app
 from hatchway.cli.served_at import record_served_url
 from hatchway.cli.sso_commands import sso_app
 from hatchway.cli.user_commands import user_app
@@ -32,6 +34,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database operations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(provisioning_key_app, name="provisioning-key")
+app.add_typer(rate_limits_app, name="rate-limits")
+app.command("instance-audit")(show_instance_audit)
 app.command("emergency-link")(emergency_link)
 
 # Provisioning API client commands

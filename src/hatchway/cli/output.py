@@ -25,7 +25,8 @@ from hatchway.client import HatchwayApiError, HatchwayUnreachable, ValidationRes
 PIPE_WIDTH = 240
 
 
-def _console(*, stderr: bool) -> Console:
+def make_console(*, stderr: bool = False) -> Console:
+    """Return a console for plain text: terminal width in a terminal, PIPE_WIDTH elsewhere."""
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else PIPE_WIDTH
     return Console(stderr=stderr, width=width, markup=False, highlight=False, emoji=False)
@@ -93,8 +94,8 @@ class Output:
     def __init__(self, *, json_output: bool, hints: OptionHints | None = None) -> None:
         self.json_output = json_output
         self.hints = hints
-        self.console = _console(stderr=False)
-        self.errors = _console(stderr=True)
+        self.console = make_console()
+        self.errors = make_console(stderr=True)
 
     def result(self, raw: Any, render: Callable[[], Iterable[RenderableType]]) -> None:
         """Print Hatchway's JSON `raw` with --json, else the renderables `render` returns."""

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
+from hatchway.cli.server_database import existing_database_engine, operator_actor
 from hatchway.config import ConfigurationError, Settings, load_settings
 
 provisioning_key_app = typer.Typer(
@@ -29,7 +30,7 @@ Give the new one to the people who run scripts or flows against the Provisioning
 
 def rotate(settings: Settings, *, json_output: bool) -> None:
     """Replace the stored Provisioning Key with a new one and print it once."""
-    from hatchway.db.engine import Database, create_database_engine
+    from hatchway.db.engine import Database
     from hatchway.db.types import utcnow
     from hatchway.provisioning.auth import rotate_provisioning_key
 
@@ -44,9 +45,9 @@ def rotate(settings: Settings, *, json_output: bool) -> None:
         )
         raise typer.Exit(2)
 
-    engine = create_database_engine(settings.resolved_database_url)
+    engine = existing_database_engine(settings)
     try:
-        key = rotate_provisioning_key(Database(engine), utcnow())
+        key = rotate_provisioning_key(Database(engine), utcnow(), operator_actor())
     except SQLAlchemyError as error:
         reason = str(error).splitlines()[0]
         typer.echo(

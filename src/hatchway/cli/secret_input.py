@@ -58,12 +58,15 @@ def password_source(file: Path | None, stdin: bool) -> SecretSource:
     return SecretSource("Password", file, stdin, "--password-file", "--password-stdin")
 
 
-def read_secret(source: SecretSource, *, prompt: bool, confirm: bool = False) -> str | None:
+def read_secret(
+    source: SecretSource, *, prompt: bool, confirm: bool = False, implicit_prompt: bool = False
+) -> str | None:
     """Return the secret from the source's file or standard input, else from a hidden prompt.
 
     Returns None when the options name no source and `prompt` is False. Raises a usage error
     for two sources at once, an unreadable or empty file, empty input, or a prompt that gets
-    no answer (standard input closed).
+    no answer (standard input closed). A prompt that no option requested (`implicit_prompt`)
+    is shown only in a terminal; elsewhere, as in a script, it is a usage error at once.
     """
     if source.file is not None and source.stdin:
         raise UsageError(f"Pass either {source.file_option} or {source.stdin_option}, not both.")
@@ -73,7 +76,18 @@ def read_secret(source: SecretSource, *, prompt: bool, confirm: bool = False) ->
         return _from_stdin(source)
     if not prompt:
         return None
+    if implicit_prompt and not stdin_is_terminal():
+        # Without a terminal, getpass would warn that it cannot hide the input, then read it.
+        raise UsageError(
+            f"No {source.label} given, and standard input is not a terminal to ask for it in: "
+            f"pass {source.file_option} PATH, or {source.stdin_option} and pipe it in."
+        )
     return _from_prompt(source, confirm=confirm)
+
+
+def stdin_is_terminal() -> bool:
+    """Tell whether standard input is a terminal, where a hidden prompt can be answered."""
+    return sys.stdin.isatty()
 
 
 def _from_file(source: SecretSource, path: Path) -> str:

@@ -24,6 +24,7 @@ from hatchway.cli.secret_input import KeyFileOption, KeyStdinOption, key_source,
 from hatchway.cli.sso_output import (
     change_renderables,
     history_table,
+    restore_renderables,
     settings_fields,
     verification_renderables,
 )
@@ -51,11 +52,21 @@ ClientIdOption = Annotated[
         help="The Application (client) ID of the app registration. Left out: keep the stored one.",
     ),
 ]
+def _parse_date(value: str) -> datetime:
+    try:
+        return datetime.strptime(value.strip(), "%Y-%m-%d")
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date in the form YYYY-MM-DD, such as 2030-03-31."
+        ) from None
+
+
 KeyExpiresOnOption = Annotated[
     datetime | None,
     typer.Option(
         "--key-expires-on",
-        formats=["%Y-%m-%d"],
+        parser=_parse_date,
+        metavar="YYYY-MM-DD",
         help="The date the client secret expires (YYYY-MM-DD); Hatchway warns before it.",
     ),
 ]
@@ -153,7 +164,7 @@ def set_settings(
     if keep_key and source.given():
         raise UsageError("--keep-key keeps the stored Key; leave out --key-file/--key-stdin.")
     with provisioning_client(url, provisioning_key_file, output) as client:
-        key = None if keep_key else read_secret(source, prompt=True)
+        key = None if keep_key else read_secret(source, prompt=True, implicit_prompt=True)
 
         if dry_run:
             verification = client.verify_oauth2(
@@ -235,7 +246,10 @@ def restore_version(
 ) -> None:
     """Make an earlier version of the SSO settings current again, its Key included.
 
-    Asks for confirmation first; pass --yes when standard input is not a terminal.
+    Hatchway checks the version's values against the identity provider first, and this command
+    shows each check. When a check fails and no active administrator has a password, Hatchway
+    rejects the restore and nothing changes. Asks for confirmation first; pass --yes when
+    standard input is not a terminal.
     """
     output = Output(json_output=json_output)
     confirm_or_stop(
@@ -246,16 +260,8 @@ def restore_version(
         unchanged="Nothing was changed",
     )
     with provisioning_client(url, provisioning_key_file, output) as client:
-        settings = client.restore_sso_version(environment, version, if_match=if_match)
-    output.result(
-        settings.raw,
-        lambda: [
-            Text(
-                f"Restored version {version}; the settings are now at version {settings.version}."
-            ),
-            settings_fields(settings),
-        ],
-    )
+        change = client.restore_sso_version(environment, version, if_match=if_match)
+    output.result(change.raw, lambda: restore_renderables(version, change))
 
 
 @sso_app.command("disable")

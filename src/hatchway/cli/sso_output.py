@@ -21,7 +21,9 @@ def settings_fields(settings: SsoSettings) -> RenderableType:
     key_state = "set" if settings.key_set else "not set"
     expires: object = settings.key_expires_on
     if settings.key_expires_on is not None and settings.key_days_left is not None:
-        expires = f"{settings.key_expires_on.isoformat()} ({settings.key_days_left} days left)"
+        days = settings.key_days_left
+        unit = "day" if days == 1 else "days"
+        expires = f"{settings.key_expires_on.isoformat()} ({days} {unit} left)"
     return fields_table(
         [
             ("Mode", settings.mode),
@@ -82,6 +84,28 @@ def change_renderables(change: SsoSettingsChange) -> list[RenderableType]:
         parts.append(Text(f"Saved version {change.settings.version}."))
     else:
         parts.append(Text("Nothing changed: the values equal the stored ones."))
+    parts.append(settings_fields(change.settings))
+    return parts
+
+
+def restore_renderables(number: int, change: SsoSettingsChange) -> list[RenderableType]:
+    parts: list[RenderableType] = []
+    if change.verification is not None:
+        parts += verification_renderables(change.verification)
+    if change.warnings:
+        parts += [
+            Text("Restored although these checks failed; sign-in may fail until they pass:"),
+            results_text(change.warnings),
+        ]
+    if change.changed:
+        parts.append(
+            Text(
+                f"Restored version {number}; the settings are now at version "
+                f"{change.settings.version}."
+            )
+        )
+    else:
+        parts.append(Text(f"Nothing changed: version {number} has the current values."))
     parts.append(settings_fields(change.settings))
     return parts
 

@@ -199,12 +199,13 @@ class Verification:
 
 @dataclass(frozen=True)
 class SsoSettingsChange:
-    """The response to a PUT of OAuth2 settings.
+    """The response to a PUT of OAuth2 settings or to a restore of a version.
 
-    `changed` is False when the values sent equal the stored ones. `notices` says what Hatchway
-    adjusted (whitespace trimmed, Authority normalized). `verification` is the outcome of the
-    checks when the server ran them, and `warnings` the failed checks of a change saved
-    without verification.
+    `changed` is False when the values sent (or restored) equal the stored ones. `notices` says
+    what Hatchway adjusted (whitespace trimmed, Authority normalized). `verification` is the
+    outcome of the checks when the server ran them, and `warnings` the failed checks of a
+    change saved anyway: without verification, or a restore that Hatchway allowed because an
+    administrator has a password.
     """
 
     settings: SsoSettings

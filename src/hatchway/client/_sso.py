@@ -101,12 +101,19 @@ class SsoCalls(Calls):
 
     def restore_sso_version(
         self, environment: str, version: int, *, if_match: str | None = None
-    ) -> SsoSettings:
-        """Make an earlier version current again, its Key included."""
+    ) -> SsoSettingsChange:
+        """Verify an earlier version and make it current again, its Key included.
+
+        The result carries the checks under `verification` (None for a version in mode None)
+        and the failed ones as `warnings`. Hatchway rejects the restore with 400 when a check
+        fails and no active administrator has a password.
+        """
         path = (
             f"{environment_path(environment)}/SingleSignOnSettings/History/"
             f"{segment(version, 'version')}/Restore"
         )
         response = self._connection.request("POST", path, headers=if_match_header(if_match))
         etag = response.headers.get("ETag")
-        return self._connection.parse(response, lambda data: SsoSettings.from_json(data, etag))
+        return self._connection.parse(
+            response, lambda data: SsoSettingsChange.from_json(data, etag)
+        )

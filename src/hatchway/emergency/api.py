@@ -61,10 +61,20 @@ class EmergencyRequestOut(ResponseBody):
     channel: str = Field(description="RequestPage, ProvisioningApi or CommandLine.")
     delivery: str = Field(description="Email, Response or Printed (command line).")
     email_address: str | None
-    delivery_status: str = Field(description="Queued, Sent, Retrying, Failed or NotMailed.")
+    delivery_status: str = Field(
+        description="Queued, Sent (the SMTP server accepted the mail), Written (no SMTP server "
+        "is configured, so the mail was written to a file in the server's data folder), "
+        "Retrying, Failed or NotMailed."
+    )
     attempts: int
-    last_reply: str | None = Field(description="The SMTP server's last reply.")
-    sent_on: datetime | None
+    last_reply: str | None = Field(
+        description="The SMTP server's last reply, or for Written the file's name relative to "
+        "the data folder."
+    )
+    sent_on: datetime | None = Field(
+        description="When the SMTP server accepted the mail; for Written, when the mail file "
+        "was written."
+    )
     expires_on: datetime | None
     redeemed_on: datetime | None
 
@@ -146,7 +156,9 @@ def request_emergency_access(
 @router.get(
     "/{EnvironmentName}/EmergencyAccess",
     summary="List recent emergency requests with their e-mail delivery status",
-    description="Newest first. `LastReply` is the SMTP server's last reply to the mail.",
+    description="Newest first. `LastReply` is the SMTP server's last reply to the mail; "
+    "without an SMTP server, `DeliveryStatus` is `Written`, `LastReply` names the .eml file "
+    "in the server's data folder and `SentOn` is the time the file was written.",
 )
 def list_emergency_requests(
     context: Context,

@@ -54,13 +54,18 @@ def _csrf_ok(request: Request, submitted: str) -> bool:
     return csrf.is_valid(context.keyring, request.cookies.get(csrf.CSRF_COOKIE), submitted)
 
 
-def _other_routes_hint(environment_name: str) -> str:
-    return (
-        "If the mail does not arrive, the partner who manages this environment can issue a link "
-        f"without e-mail (POST /Provisioning/{environment_name}/EmergencyAccess with "
-        "Delivery 'Response'), and the server's operator can print one with "
-        "'hatchway emergency-link'."
+def _other_routes_hint(context: AppContext, environment_name: str) -> str:
+    without_mail = (
+        "the partner who manages this environment can issue a link without e-mail (POST "
+        f"/Provisioning/{environment_name}/EmergencyAccess with Delivery 'Response'), and the "
+        "server's operator can print one with 'hatchway emergency-link'."
     )
+    if context.settings.smtp_url is None:
+        return (
+            "This server sends no e-mail: its operator finds each message as an .eml file in "
+            "the mail folder of Hatchway's data folder. Besides, " + without_mail
+        )
+    return "If the mail does not arrive, " + without_mail
 
 
 # The request form
@@ -147,13 +152,15 @@ def _submit_request(
     except RateLimited as limited:
         return _rate_limited_page(request, environment, limited)
 
+    mailed = context.settings.smtp_url is not None
     return render(
         request,
         "emergency/requested.html",
         {
-            "title": "Check your e-mail",
+            "title": "Check your e-mail" if mailed else "Ask the server's operator",
+            "mailed": mailed,
             "environment_name": environment.name,
-            "other_routes": _other_routes_hint(environment.name),
+            "other_routes": _other_routes_hint(context, environment.name),
         },
     )
 
@@ -166,7 +173,7 @@ def _rate_limited_page(
         request,
         "Too many requests",
         f"{limited} Try again in about {minutes} minute{'s' if minutes != 1 else ''}.",
-        hint=_other_routes_hint(environment.name),
+        hint=_other_routes_hint(get_context(request), environment.name),
         status_code=429,
     )
     response.headers["Retry-After"] = str(limited.retry_after)
@@ -202,11 +209,13 @@ def _rejection_page(
         f"active administrator of '{name}'.",
     }
     title, status_code = titles[rejection.problem]
+    # A used link has arrived, so the routes for a mail that does not arrive do not apply.
+    hint = None if rejection.problem is LinkProblem.USED else _other_routes_hint(context, name)
     return message_page(
         request,
         title,
         messages[rejection.problem],
-        hint=_other_routes_hint(name),
+        hint=hint,
         links=[
             ("Request a new emergency link", environment_path(context, name, REQUEST_PAGE)),
             ("Sign in", environment_path(context, name, "SignIn")),

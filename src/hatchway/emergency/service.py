@@ -43,10 +43,10 @@ MAX_TOKEN_LENGTH = 100
 
 # The page and the API count in separate buckets, so that someone flooding the public request
 # page cannot block the partner's route through the Provisioning API.
-PAGE_PER_ENVIRONMENT = RateLimit("emergency-page-environment", limit=20, window_seconds=3600)
-PAGE_PER_CLIENT = RateLimit("emergency-page-client", limit=5, window_seconds=900)
-API_PER_ENVIRONMENT = RateLimit("emergency-api-environment", limit=20, window_seconds=3600)
-API_PER_CLIENT = RateLimit("emergency-api-client", limit=10, window_seconds=900)
+PAGE_PER_ENVIRONMENT = ratelimit.EMERGENCY_PAGE_PER_ENVIRONMENT
+PAGE_PER_CLIENT = ratelimit.EMERGENCY_PAGE_PER_CLIENT
+API_PER_ENVIRONMENT = ratelimit.EMERGENCY_API_PER_ENVIRONMENT
+API_PER_CLIENT = ratelimit.EMERGENCY_API_PER_CLIENT
 
 
 class Channel(enum.StrEnum):
@@ -276,7 +276,7 @@ def _consume(session: Session, rule: RateLimit, subject: str, now: datetime) -> 
         subject,
         now,
         f"Too many emergency access requests: at most {rule.limit} per {minutes} minutes "
-        f"{'from one address' if rule.name.endswith('client') else 'for one environment'}.",
+        f"{'from one address' if rule.per is ratelimit.Per.ADDRESS else 'for one environment'}.",
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated
 
@@ -334,7 +336,7 @@ def _identified_user(
 def _update(
     context: AppContext, actor: Actor, name: str, user_id: int | None, body: UserBody
 ) -> UserOut:
-    with context.database.write() as session:
+    with _audited_rejection(context, actor), context.database.write() as session:
         environment = service.get_environment(session, name)
         identified_by_email = user_id is None and body.id is None
         user = _identified_user(
@@ -381,10 +383,23 @@ def update_user(
     return _update(context, actor, EnvironmentName, Id, body)
 
 
+@contextmanager
+def _audited_rejection(context: AppContext, actor: Actor) -> Iterator[None]:
+    """Audit a rejected removal of the last administrator after its transaction rolled back."""
+    try:
+        yield
+    except service.LastAdministratorRejected as rejected:
+        with context.database.write() as session:
+            service.record_last_administrator_rejection(
+                session, rejected, actor=actor, now=context.now()
+            )
+        raise
+
+
 def _delete(
     context: AppContext, actor: Actor, name: str, user_id: int | None, email: str | None
 ) -> UserOut:
-    with context.database.write() as session:
+    with _audited_rejection(context, actor), context.database.write() as session:
         environment = service.get_environment(session, name)
         user = _identified_user(session, environment, user_id, email)
         deleted = UserOut.of(user)

@@ -447,7 +447,65 @@ def active_administrators_with_password(session: Session, environment: Environme
     return int(count or 0)
 
 
-def _guard_last_administrator(session: Session, environment: Environment, user: User) -> None:
+class LastAdministratorRejected(ValidationFailed):
+    """Rejection of a change that would leave an environment without an active administrator."""
+
+    def __init__(
+        self,
+        environment: Environment,
+        user: User,
+        action: audit.AuditAction,
+        members: tuple[str, ...],
+    ) -> None:
+        super().__init__(
+            [
+                ValidationResult(
+                    members,
+                    f"User {user.email!r} is the last active administrator of environment "
+                    f"'{environment.name}'; make another user an administrator first, so that "
+                    "someone can still manage the environment.",
+                )
+            ]
+        )
+        self.environment_id = environment.id
+        self.user_email = user.email
+        self.action = action
+        self.members = members
+
+
+def record_last_administrator_rejection(
+    session: Session, rejected: LastAdministratorRejected, *, actor: Actor, now: datetime
+) -> None:
+    """Add an audit record of a rejected change; the caller opens a new transaction for it,
+    because the rejected change rolled back."""
+    environment = session.get(Environment, rejected.environment_id)
+    audit.record(
+        session,
+        actor,
+        rejected.action,
+        rejected.user_email,
+        now=now,
+        environment=environment,
+        outcome="rejected",
+        detail=(
+            "not changed: the last active administrator"
+            + (f" ({', '.join(rejected.members)})" if rejected.members else "")
+        ),
+    )
+    logger.info(
+        "user.change_rejected environment=%s action=%s reason=last_administrator",
+        environment.name if environment is not None else rejected.environment_id,
+        rejected.action.value,
+    )
+
+
+def _guard_last_administrator(
+    session: Session,
+    environment: Environment,
+    user: User,
+    action: audit.AuditAction,
+    members: tuple[str, ...],
+) -> None:
     if not (user.is_administrator and user.is_active):
         return
     # Two administrators demoting each other at once must not both see the other still counted:
@@ -456,12 +514,7 @@ def _guard_last_administrator(session: Session, environment: Environment, user: 
         select(Environment.id).where(Environment.id == environment.id).with_for_update()
     )
     if active_administrator_count(session, environment) <= 1:
-        raise ValidationFailed.single(
-            "IsAdministrator",
-            f"User {user.email!r} is the last active administrator of environment "
-            f"'{environment.name}'; make another user an administrator first, so that someone "
-            "can still manage the environment.",
-        )
+        raise LastAdministratorRejected(environment, user, action, members)
 
 
 def update_user(
@@ -489,7 +542,17 @@ def update_user(
     if results:
         raise ValidationFailed(results)
     if fields.is_administrator is False or fields.is_active is False:
-        _guard_last_administrator(session, environment, user)
+        members = tuple(
+            member
+            for member, value in (
+                ("IsAdministrator", fields.is_administrator),
+                ("IsActive", fields.is_active),
+            )
+            if value is False
+        )
+        _guard_last_administrator(
+            session, environment, user, audit.AuditAction.USER_UPDATE, members
+        )
 
     before = user_audit_view(user)
     _apply_user_fields(user, fields)
@@ -500,6 +563,10 @@ def update_user(
         )
     if fields.is_active is False or fields.password is not None:
         _end_sessions(session, environment.id, user.id, now)
+    after = user_audit_view(user)
+    if after == before and fields.password is None:
+        # Nothing changed (every field sent had its stored value), so there is nothing to audit.
+        return user
     audit.record(
         session,
         actor,
@@ -508,7 +575,7 @@ def update_user(
         now=now,
         environment=environment,
         before=before,
-        after=user_audit_view(user),
+        after=after,
     )
     return user
 
@@ -533,7 +600,9 @@ def _apply_user_fields(user: User, fields: UserInput) -> None:
 def delete_user(
     session: Session, environment: Environment, user: User, *, actor: Actor, now: datetime
 ) -> None:
-    _guard_last_administrator(session, environment, user)
+    _guard_last_administrator(
+        session, environment, user, audit.AuditAction.USER_DELETE, ("IsAdministrator",)
+    )
     audit.record(
         session,
         actor,

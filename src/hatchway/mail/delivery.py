@@ -145,6 +145,8 @@ def record_result(
 
         if result.outcome is Outcome.SENT:
             status = MessageStatus.SENT
+        elif result.outcome is Outcome.WRITTEN:
+            status = MessageStatus.WRITTEN
         elif result.outcome is Outcome.FAILED or now >= message.give_up_at:
             status = MessageStatus.FAILED
         else:
@@ -178,13 +180,13 @@ def _settle(
     now: datetime,
     status: MessageStatus,
 ) -> None:
-    """Finish a message as sent or failed: clear its body and audit the outcome."""
+    """Finish a message as sent, written or failed: clear its body and audit the outcome."""
     message.status = status.value
     message.last_reply = result.reply
     message.body_sealed = None
     message.locked_until = None
     message.locked_by = None
-    if status is MessageStatus.SENT:
+    if status in (MessageStatus.SENT, MessageStatus.WRITTEN):
         message.sent_at = now
 
     environment = (
@@ -208,7 +210,15 @@ def _settle(
 def _log_attempt(message: OutboxMessage, result: SendResult) -> None:
     # Servers often repeat the recipient's address in replies, so the log gets a masked copy.
     reply = mask_addresses(result.reply)
-    if message.status == MessageStatus.SENT.value:
+    if message.status == MessageStatus.WRITTEN.value:
+        logger.info(
+            "mail.written_to_file message=%d purpose=%s attempt=%d reply=%r",
+            message.id,
+            message.purpose,
+            message.attempt_count,
+            reply,
+        )
+    elif message.status == MessageStatus.SENT.value:
         logger.info(
             "mail.sent message=%d purpose=%s attempt=%d reply=%r",
             message.id,

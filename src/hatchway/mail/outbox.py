@@ -3,10 +3,11 @@
 A message moves through these states; the worker (`hatchway.mail.worker`) drives them:
 
     queued ──claim──▶ sending ──250──▶ sent
+                         │  ├──no SMTP server: an .eml file──▶ written
                          │  └──5xx, or 24 hours passed──▶ failed
                          └──4xx or no connection──▶ retrying ──claim──▶ sending ...
 
-The sealed body is cleared once a message is sent or failed.
+The sealed body is cleared once a message is sent, written or failed.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class MessageStatus(enum.StrEnum):
     QUEUED = "queued"
     SENDING = "sending"
     SENT = "sent"
+    WRITTEN = "written"
     RETRYING = "retrying"
     FAILED = "failed"
 

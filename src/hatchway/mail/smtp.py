@@ -33,6 +33,8 @@ class Outcome(enum.StrEnum):
     """What a delivery attempt means for the message."""
 
     SENT = "sent"
+    # Written to a file instead of mailed, because no SMTP server is configured.
+    WRITTEN = "written"
     RETRY = "retry"
     FAILED = "failed"
 

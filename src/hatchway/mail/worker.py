@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 20
 KEY_NOTICE_INTERVAL_SECONDS = 3600.0
 STOP_GRACE_SECONDS = 10.0
+# RFC 5322's limit on a line, in octets, without its CRLF.
+MAX_LINE_OCTETS = 998
 
 
 class Sender(Protocol):
@@ -48,15 +50,33 @@ def build_email(claimed: ClaimedMessage, sender: str) -> EmailMessage:
     email["Message-ID"] = make_msgid(
         idstring=f"outbox-{claimed.id}", domain=sender.rpartition("@")[2] or "localhost"
     )
-    email.set_content(claimed.body)
+    email.set_content(claimed.body, cte=transfer_encoding(claimed.body))
     return email
 
 
-class FileSender:
-    """Writes each message as an .eml file, for development without an SMTP server."""
+def transfer_encoding(body: str) -> str | None:
+    """Pick a transfer encoding that leaves the text, and the links in it, as written.
 
-    def __init__(self, folder: Path) -> None:
+    The email package picks quoted-printable for any line over 78 characters, which splits a
+    long link with `=` soft line breaks and turns its `=` into `=3D`. ASCII text is sent as
+    7bit, other text as 8bit UTF-8. Only a line over RFC 5322's 998 octets leaves the choice
+    (quoted-printable or base64) to the email package.
+    """
+    if any(len(line) > MAX_LINE_OCTETS for line in body.encode("utf-8").splitlines()):
+        return None
+    return "7bit" if body.isascii() else "8bit"
+
+
+class FileSender:
+    """Writes each message as an .eml file, for development without an SMTP server.
+
+    The reply names the file relative to `data_dir` (when the folder lies inside it), so that
+    the delivery status shown to partners carries no path of the server's host.
+    """
+
+    def __init__(self, folder: Path, data_dir: Path | None = None) -> None:
         self.folder = folder
+        self.data_dir = data_dir
 
     def describe(self) -> str:
         return f"files in {self.folder}"
@@ -67,7 +87,19 @@ class FileSender:
         except OSError as error:
             return SendResult(Outcome.RETRY, f"writing the mail file failed: {error}")
         logger.info("mail.written file=%s", path)
-        return SendResult(Outcome.SENT, f"written to {path}")
+        return SendResult(
+            Outcome.WRITTEN,
+            f"no SMTP server is configured; written to the file {self._shown(path)}",
+        )
+
+    def _shown(self, path: Path) -> str:
+        if self.data_dir is None:
+            return str(path)
+        try:
+            relative = path.resolve().relative_to(self.data_dir.resolve())
+        except ValueError:
+            return str(path)
+        return f"{relative.as_posix()} in the data folder"
 
     def _write(self, email: EmailMessage) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -84,7 +116,7 @@ def sender_for(settings: Settings) -> Sender:
     """Return the SMTP sender of HATCHWAY_SMTP_URL, or the .eml folder when it is unset."""
     if settings.smtp_url:
         return SmtpSender(SmtpTarget.from_url(settings.smtp_url))
-    return FileSender(settings.data_dir / "mail")
+    return FileSender(settings.data_dir / "mail", settings.data_dir)
 
 
 def schedule_for(settings: Settings) -> RetrySchedule:

@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from hatchway.audit.service import Actor, ActorType
+from hatchway.audit import service as audit
+from hatchway.audit.service import SYSTEM_ACTOR, Actor, ActorType
 from hatchway.context import AppContext, client_address, get_context
 from hatchway.db.engine import Database
 from hatchway.db.models import ProvisioningKeyRecord
@@ -105,15 +106,31 @@ def _insert_or_revive(session: Session, key_hash: str, source: str, now: datetim
     session.add(ProvisioningKeyRecord(key_hash=key_hash, source=source, created_at=now))
 
 
-def rotate_provisioning_key(database: Database, now: datetime) -> str:
-    """Replace every valid key with a new one and return it; the old keys stop working at once."""
+def rotate_provisioning_key(
+    database: Database, now: datetime, actor: Actor = SYSTEM_ACTOR
+) -> str:
+    """Replace every valid key with a new one and return it; the old keys stop working at once.
+
+    The audit record names `actor` and the ids of the key records, never a key or its hash.
+    """
     key = generate_provisioning_key()
     with database.write() as session:
+        revoked = [record.id for record in _valid_records(session)]
         _revoke_all(session, now)
-        session.add(
-            ProvisioningKeyRecord(key_hash=token_hash(key), source="rotated", created_at=now)
+        record = ProvisioningKeyRecord(key_hash=token_hash(key), source="rotated", created_at=now)
+        session.add(record)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            audit.AuditAction.PROVISIONING_KEY_ROTATE,
+            "Provisioning Key",
+            now=now,
+            before={"ValidKeys": [f"provisioning-key-{key_id}" for key_id in revoked]},
+            after={"ValidKeys": [f"provisioning-key-{record.id}"]},
+            detail="a new Provisioning Key was generated; the previous keys stopped working",
         )
-    logger.info("provisioning_key.rotated")
+    logger.info("provisioning_key.rotated key=provisioning-key-%d", record.id)
     return key
 
 

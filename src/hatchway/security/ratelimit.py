@@ -6,6 +6,7 @@ increments the bucket's counter, or starts a new window when the old one has pas
 
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,13 +20,21 @@ from hatchway.db.types import UtcDateTime
 from hatchway.errors import RateLimited
 
 
+class Per(enum.StrEnum):
+    """The subject a bucket counts for: one client address, or one environment."""
+
+    ADDRESS = "address"
+    ENVIRONMENT = "environment"
+
+
 @dataclass(frozen=True)
 class RateLimit:
-    """At most `limit` events per `window_seconds` in one bucket."""
+    """At most `limit` events per `window_seconds` in one bucket of one subject."""
 
     name: str
     limit: int
     window_seconds: int
+    per: Per = Per.ADDRESS
 
     def bucket(self, subject: str) -> str:
         return f"{self.name}:{subject}"[:200]
@@ -33,6 +42,24 @@ class RateLimit:
 
 PROVISIONING_KEY_FAILURES = RateLimit("provisioning-key-failure", limit=10, window_seconds=300)
 SIGN_IN_FAILURES = RateLimit("sign-in-failure", limit=10, window_seconds=300)
+EMERGENCY_PAGE_PER_CLIENT = RateLimit("emergency-page-client", limit=5, window_seconds=900)
+EMERGENCY_PAGE_PER_ENVIRONMENT = RateLimit(
+    "emergency-page-environment", limit=20, window_seconds=3600, per=Per.ENVIRONMENT
+)
+EMERGENCY_API_PER_CLIENT = RateLimit("emergency-api-client", limit=10, window_seconds=900)
+EMERGENCY_API_PER_ENVIRONMENT = RateLimit(
+    "emergency-api-environment", limit=20, window_seconds=3600, per=Per.ENVIRONMENT
+)
+
+# Every limit Hatchway applies; `hatchway rate-limits` lists and clears their counters.
+RULES = (
+    PROVISIONING_KEY_FAILURES,
+    SIGN_IN_FAILURES,
+    EMERGENCY_PAGE_PER_CLIENT,
+    EMERGENCY_PAGE_PER_ENVIRONMENT,
+    EMERGENCY_API_PER_CLIENT,
+    EMERGENCY_API_PER_ENVIRONMENT,
+)
 
 
 def _retry_after(window_started_at: datetime, rule: RateLimit, now: datetime) -> int:

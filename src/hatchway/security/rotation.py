@@ -2,8 +2,9 @@
 
 A new key goes in front of the keyring file first, so that every process seals with it from
 then on (`Keyring.seal` rereads a changed file). Then one write transaction reseals every stored
-value with it: the SSO Key of each environment, the Key of every saved version, and the bodies
-of mail still in the outbox. Only after that transaction commits are the old keys retired; a
+value with it: the SSO Key of each environment, the Key of every saved version, the Keys that
+administrators staged on the SSO page (drafts and test sign-ins), and the bodies of mail still
+in the outbox. Only after that transaction commits are the old keys retired; a
 failure before that leaves them in place, so every value still opens.
 """
 
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from hatchway.audit import service as audit
 from hatchway.audit.service import Actor
 from hatchway.db.engine import Database
-from hatchway.db.models import OutboxMessage, SsoSettings, SsoVersion
+from hatchway.db.models import OutboxMessage, SsoSettings, SsoStagedSettings, SsoVersion
 from hatchway.db.types import utcnow
 from hatchway.security.sealing import Keyring
 
@@ -32,6 +33,7 @@ class RotationResult:
     sso_settings: int
     sso_versions: int
     outbox_messages: int
+    staged_keys: int = 0
 
 
 def reseal_stored_values(session: Session, keyring: Keyring) -> RotationResult:
@@ -48,13 +50,22 @@ def reseal_stored_values(session: Session, keyring: Keyring) -> RotationResult:
         assert version.key_sealed is not None
         version.key_sealed = keyring.reseal(version.key_sealed)
 
+    staged = list(
+        session.scalars(
+            select(SsoStagedSettings).where(SsoStagedSettings.key_sealed.is_not(None))
+        )
+    )
+    for row in staged:
+        assert row.key_sealed is not None
+        row.key_sealed = keyring.reseal(row.key_sealed)
+
     messages = list(
         session.scalars(select(OutboxMessage).where(OutboxMessage.body_sealed.is_not(None)))
     )
     for message in messages:
         assert message.body_sealed is not None
         message.body_sealed = keyring.reseal(message.body_sealed)
-    return RotationResult(len(settings_rows), len(versions), len(messages))
+    return RotationResult(len(settings_rows), len(versions), len(messages), len(staged))
 
 
 # NOTE: a server that checked the keyring file just before the new key was written can still
@@ -83,14 +94,16 @@ def rotate_sealing_keys(database: Database, keyring: Keyring, actor: Actor) -> R
                 "SsoSettings": result.sso_settings,
                 "SsoVersions": result.sso_versions,
                 "OutboxMessages": result.outbox_messages,
+                "StagedKeys": result.staged_keys,
             },
             detail="every stored value resealed with the newest sealing key",
         )
     keyring.retire_old_keys()
     logger.info(
-        "sealing.rotation.done sso_settings=%d sso_versions=%d outbox_messages=%d",
+        "sealing.rotation.done sso_settings=%d sso_versions=%d outbox_messages=%d staged_keys=%d",
         result.sso_settings,
         result.sso_versions,
         result.outbox_messages,
+        result.staged_keys,
     )
     return result

@@ -22,7 +22,7 @@ from hatchway.provisioning.models import (
     check_unknown_properties,
 )
 from hatchway.provisioning.responses import ERRORS
-from hatchway.sso import history, operations, service
+from hatchway.sso import history, operations, restore, service
 from hatchway.sso.validation import OAuth2Input
 
 ProvisioningActor = Annotated[Actor, Depends(require_provisioning_key)]
@@ -166,17 +166,23 @@ class VerificationOut(ResponseBody):
 
 
 class SsoSettingsChangeOut(SsoSettingsOut):
-    changed: bool = Field(description="False when the values sent equal the stored ones.")
+    changed: bool = Field(
+        description="False when the values sent (or restored) equal the stored ones."
+    )
     notices: list[ValidationResultBody] = Field(
         default_factory=list,
         description="What was adjusted or deserves attention, such as a rewritten Authority.",
     )
     verification: VerificationOut | None = Field(
-        default=None, description="The verification that ran before saving."
+        default=None,
+        description="The verification that ran before saving; null for a restore of mode None.",
     )
     warnings: list[ValidationResultBody] = Field(
         default_factory=list,
-        description="With verification skipped: one entry per failed check.",
+        description=(
+            "One entry per failed check of a change saved anyway: with verification skipped, "
+            "or a restore allowed because an administrator has a password."
+        ),
     )
 
 
@@ -356,10 +362,13 @@ def list_history(context: Context, EnvironmentName: str) -> list[HistoryEntryOut
     summary="Roll back to an earlier version, its Key included",
     description=(
         "Makes the version's settings current again as a new version whose RestoredFrom names "
-        "it. Nothing is verified, so that a known-good version comes back in one call. Honors "
-        "If-Match; answers with the settings as GET shows them. Refused with 400 (member Mode) "
-        "when no active administrator has a password and the version's values never passed "
-        "verification, a test sign-in or a sign-in, because that could lock everyone out."
+        "it. The version's values, with its Key, are verified first with the checks of a PUT, "
+        "and the answer carries them under Verification; failed checks also come back as "
+        "Warnings. When a check fails and no active administrator has a password, the restore "
+        "is refused with 400 (member Mode, then one entry per failed check) and nothing "
+        "changes: a version that signed someone in once does not override a check that fails "
+        "now, because the provider may reject its values today. A version in mode None is not "
+        "verified, and is refused when no active administrator has a password. Honors If-Match."
     ),
     responses=PRECONDITION,
 )
@@ -370,9 +379,17 @@ def restore_version(
     EnvironmentName: str,
     Version: int,
     if_match: IfMatch = None,
-) -> SsoSettingsOut:
-    change = operations.restore_version(
+) -> SsoSettingsChangeOut:
+    restored = restore.restore_version(
         context, EnvironmentName, Version, actor=actor, if_match=if_match
     )
-    response.headers["ETag"] = change.etag
-    return SsoSettingsOut.model_validate(change.view)
+    response.headers["ETag"] = restored.etag
+    verification = restored.verification
+    return SsoSettingsChangeOut.model_validate(
+        {
+            **restored.view,
+            "Changed": restored.changed,
+            "Verification": verification.as_json() if verification is not None else None,
+            "Warnings": _results(restored.warnings),
+        }
+    )

@@ -143,7 +143,7 @@ def _entra_notices(original: str, entra: EntraAuthority) -> list[ValidationResul
         notices.append(
             ValidationResult(
                 ("Authority",),
-                f"Authority {original!r} was saved as {entra.url!r}, the Entra ID v2.0 "
+                f"Authority {original!r} is used as {entra.url!r}, the Entra ID v2.0 "
                 "endpoint of the same cloud and tenant.",
             )
         )
@@ -177,7 +177,7 @@ def _strip_discovery_path(result: NormalizedAuthority) -> None:
     result.notices.append(
         ValidationResult(
             ("Authority",),
-            f"Authority {result.value!r} was saved as {stripped!r}: the Authority is the "
+            f"Authority {result.value!r} is used as {stripped!r}: the Authority is the "
             "provider's issuer URL, and Hatchway appends '/.well-known/openid-configuration' "
             "itself.",
         )

@@ -62,6 +62,8 @@ class VerificationRequest:
     client_id: str
     client_secret: str = field(repr=False)
     redirect_uri: str
+    # True when the request sent no Key, so the stored Key is the one checked.
+    key_stored: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,13 @@ class VerificationReport:
             for check in self.checks
             if not check.passed and not check.skipped
         ]
+
+    def warning_names(self) -> list[str]:
+        return [check.name.value for check in self.checks if check.outcome == "Warning"]
+
+    @property
+    def has_warnings(self) -> bool:
+        return bool(self.warning_names())
 
     def failed_names(self) -> list[str]:
         return [check.name.value for check in self.checks if not check.passed and not check.skipped]

@@ -6,9 +6,13 @@ For an environment with at least one active administrator:
 
 - switching to mode None needs an active administrator with a password, because mode None
   offers nothing but the password form;
-- saving or restoring OAuth2 settings needs an active administrator with a password, or
-  settings that have shown they work. They work when they passed verification or a test
-  sign-in, or (for a restore) when the same values produced a successful sign-in.
+- saving OAuth2 settings needs an active administrator with a password, or settings that
+  have shown they work: they pass verification now, or passed a test sign-in within its
+  lifetime;
+- restoring an OAuth2 version needs an active administrator with a password, or values that
+  pass verification now. Neither an earlier sign-in nor an earlier test sign-in with them
+  counts, because the identity provider may reject them today (a deleted client, a secret
+  that expired).
 
 Emergency access stays open in every case, but it depends on mail or on the Provisioning Key,
 so it does not count here. An environment without active administrators has nobody to lock
@@ -26,8 +30,9 @@ from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from hatchway.db.models import Environment, SsoSettings, SsoVersion, User
-from hatchway.errors import ValidationFailed
+from hatchway.errors import ValidationFailed, ValidationResult
 from hatchway.sso import staging
+from hatchway.sso.checks import VerificationReport
 from hatchway.sso.service import SsoMode
 
 logger = logging.getLogger(__name__)
@@ -65,6 +70,10 @@ def ways_in(session: Session, environment: Environment) -> WaysIn:
     return WaysIn(len(administrators), with_password)
 
 
+class LockoutRejected(ValidationFailed):
+    """Rejection of a change that would leave no administrator a way to sign in."""
+
+
 # Active administrators, and how many of them have a password, in one row.
 _ADMINISTRATORS = select(func.count(User.id), func.count(User.password_hash)).where(
     User.environment_id == bindparam("environment_id"),
@@ -93,27 +102,15 @@ def check_switch_to_none(session: Session, environment: Environment) -> None:
     if has_password_way_in(session, environment.id):
         return
     logger.info("sso.guard.refused environment=%s change=mode_none", environment.name)
-    raise ValidationFailed.single(
+    raise LockoutRejected.single(
         "Mode",
         f"No active administrator of '{environment.name}' has a password, so switching to mode "
         f"None would lock everyone out; {_password_advice()}, or keep single sign-on.",
     )
 
 
-def check_oauth2_change(
-    session: Session, environment: Environment, *, proven: bool, action: str
-) -> None:
-    """Refuse OAuth2 settings that have not shown they work when no administrator has a password.
-
-    `action` names the change in the message, such as 'saving these settings'.
-    """
-    if proven or has_password_way_in(session, environment.id):
-        return
-    raise _unproven_oauth2(environment.name, action)
-
-
 def check_oauth2_save(
-    connection: Connection,
+    database: Session | Connection,
     environment: Environment,
     *,
     verified: bool,
@@ -124,16 +121,16 @@ def check_oauth2_save(
 
     The values have shown they work when they passed verification or a test sign-in.
     """
-    if verified or has_password_way_in(connection, environment.id):
+    if verified or has_password_way_in(database, environment.id):
         return
-    if staging.has_passed_test(connection, environment.id, values_fingerprint, now):
+    if staging.has_passed_test(database, environment.id, values_fingerprint, now):
         return
     raise _unproven_oauth2(environment.name, "saving them")
 
 
 def _unproven_oauth2(environment_name: str, action: str) -> ValidationFailed:
     logger.info("sso.guard.refused environment=%s change=unproven_oauth2", environment_name)
-    return ValidationFailed.single(
+    return LockoutRejected.single(
         "Mode",
         f"No active administrator of '{environment_name}' has a password, and these OAuth2 "
         f"settings have neither passed verification nor a test sign-in, so {action} could lock "
@@ -141,43 +138,30 @@ def _unproven_oauth2(environment_name: str, action: str) -> ValidationFailed:
     )
 
 
-def version_is_proven(
-    session: Session,
-    environment: Environment,
-    source: SsoVersion,
-    current: SsoSettings,
-    now: datetime,
+def signed_in_before(
+    session: Session, environment: Environment, source: SsoVersion, current: SsoSettings
 ) -> bool:
-    """Tell whether a version's values passed verification or a test sign-in, or signed someone in.
+    """Tell whether the last successful sign-in used the values of `source`.
 
     Versions with the same values count too, because a restore copies values into a new version.
     """
-    fingerprint = staging.values_fingerprint(
-        source.authority, source.client_id, source.key_fingerprint, source.allowed_tenants
+    good = current.last_known_good_version
+    if good is None:
+        return False
+    version = session.scalar(
+        select(SsoVersion).where(
+            SsoVersion.environment_id == environment.id, SsoVersion.version == good
+        )
     )
-    same_values = [
-        version
-        for version in session.scalars(
-            select(SsoVersion).where(
-                SsoVersion.environment_id == environment.id,
-                SsoVersion.mode == SsoMode.OAUTH2.value,
-                SsoVersion.authority == source.authority,
-                SsoVersion.client_id == source.client_id,
-                SsoVersion.key_fingerprint == source.key_fingerprint,
-            )
-        )
-        if staging.values_fingerprint(
-            version.authority, version.client_id, version.key_fingerprint, version.allowed_tenants
-        )
-        == fingerprint
-    ]
-    for version in same_values:
-        if version.version == current.last_known_good_version:
-            return True
-        verification = version.verification or {}
-        if verification.get("Passed") is True:
-            return True
-    return staging.find_passed_test(session, environment, fingerprint, now) is not None
+    return version is not None and _values_of(version) == _values_of(source)
+
+
+def _values_of(version: SsoVersion) -> str | None:
+    if version.mode != SsoMode.OAUTH2.value:
+        return None
+    return staging.values_fingerprint(
+        version.authority, version.client_id, version.key_fingerprint, version.allowed_tenants
+    )
 
 
 def check_restore(
@@ -185,16 +169,67 @@ def check_restore(
     environment: Environment,
     source: SsoVersion,
     current: SsoSettings,
+    report: VerificationReport | None,
     now: datetime,
 ) -> None:
-    """Apply the rule to making `source` current again."""
+    """Apply the rule to making `source` current again, with `report` its verification now.
+
+    The report is None for a version in mode None, which has nothing to verify.
+    """
     if source.mode == SsoMode.NONE.value:
         if current.mode != SsoMode.NONE.value:
             check_switch_to_none(session, environment)
         return
-    check_oauth2_change(
-        session,
-        environment,
-        proven=version_is_proven(session, environment, source, current, now),
-        action=f"restoring version {source.version}",
+    assert report is not None, "an OAuth2 version is verified before it is restored"
+    if report.passed:
+        return
+    # Neither an earlier sign-in nor an earlier test sign-in with these values counts: the
+    # provider may have deleted the client or expired the secret since, as the checks now show.
+    found = ways_in(session, environment)
+    if found.administrators == 0 or found.with_password:
+        return
+    logger.info(
+        "sso.guard.refused environment=%s change=failed_restore version=%d",
+        environment.name,
+        source.version,
     )
+    once = signed_in_before(session, environment, source, current)
+    raise RestoreRejected(environment.name, source.version, report, signed_in_before=once)
+
+
+class RestoreRejected(LockoutRejected):
+    """A restore rejected because its values fail checks now and no administrator has a password.
+
+    The first result names the ways back in; one result per failed check follows.
+    """
+
+    def __init__(
+        self,
+        environment_name: str,
+        version: int,
+        report: VerificationReport,
+        *,
+        signed_in_before: bool,
+    ) -> None:
+        failed = ", ".join(report.failed_names())
+        history = (
+            f" Version {version} signed someone in before, but the identity provider rejects "
+            "these values today."
+            if signed_in_before
+            else ""
+        )
+        message = (
+            f"No active administrator of '{environment_name}' has a password, and the values of "
+            f"version {version} fail verification now ({failed}), so restoring version "
+            f"{version} could lock everyone out; nothing was changed.{history} To restore it "
+            "anyway, give an administrator a password first (Users page or the Provisioning "
+            f"API), who can then sign in at /{environment_name}/SignIn?local=1; the restore "
+            "then goes through with the failed checks as Warnings. Otherwise save settings that "
+            "pass verification. If nobody can sign in now, emergency access issues a one-time "
+            f"sign-in link for an administrator (the page /{environment_name}/AdminPage/"
+            f"RequestEmergencyAdminAccess, or POST /Provisioning/{environment_name}/"
+            "EmergencyAccess)."
+        )
+        super().__init__([ValidationResult(("Mode",), message), *report.failures()])
+        self.report = report
+        self.version = version

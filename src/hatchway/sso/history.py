@@ -13,6 +13,7 @@ from hatchway.audit import service as audit
 from hatchway.audit.service import Actor
 from hatchway.db.models import Environment, SsoSettings, SsoVersion
 from hatchway.errors import NotFound
+from hatchway.sso.checks import VerificationReport
 from hatchway.sso.service import (
     changes_between,
     check_if_match,
@@ -97,11 +98,12 @@ def restore_version(
     actor: Actor,
     now: datetime,
     if_match: str | None = None,
+    verification: VerificationReport | None = None,
 ) -> tuple[SsoSettings, bool]:
     """Make an earlier version current again, its sealed Key with it, as a new version.
 
     Returns the settings and whether anything changed; restoring the values that are already
-    current creates no version.
+    current creates no version. `verification` is the report of the checks that ran before.
     """
     settings = get_settings(session, environment, lock=True)
     check_if_match(settings, if_match)
@@ -124,7 +126,18 @@ def restore_version(
         return settings, False
     settings.version += 1
     settings.updated_at = now
-    record_version(session, settings, actor, now, changes, restored_from=number)
+    record_version(
+        session,
+        settings,
+        actor,
+        now,
+        changes,
+        verification=verification.as_json() if verification is not None else None,
+        restored_from=number,
+    )
+    detail = f"restored version {number} as version {settings.version}"
+    if verification is not None and not verification.passed:
+        detail += f", although checks failed: {', '.join(verification.failed_names())}"
     audit.record(
         session,
         actor,
@@ -134,7 +147,7 @@ def restore_version(
         environment=environment,
         before=before,
         after=after,
-        detail=f"restored version {number} as version {settings.version}",
+        detail=detail,
     )
     logger.info(
         "sso.settings.restored environment=%s version=%d restored_from=%d",

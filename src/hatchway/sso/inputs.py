@@ -89,8 +89,8 @@ def check_key(raw: str) -> CheckedValue:
         checked.errors.append(
             ValidationResult(
                 ("Key",),
-                "Key is empty; paste the client secret's Value from the app registration's "
-                "'Certificates & secrets' page.",
+                "Key is empty; paste the client secret's value (in Entra ID, from the app "
+                "registration's 'Certificates & secrets' page).",
             )
         )
         return checked
@@ -138,8 +138,8 @@ def check_client_id(raw: str) -> CheckedValue:
         checked.errors.append(
             ValidationResult(
                 ("ClientId",),
-                "ClientId is empty; use the Application (client) ID from the app registration's "
-                "overview page.",
+                "ClientId is empty; use the client ID that the provider registered (in Entra ID, "
+                "the Application (client) ID on the app registration's overview page).",
             )
         )
         return checked
@@ -165,8 +165,9 @@ def check_client_id(raw: str) -> CheckedValue:
         checked.errors.append(
             ValidationResult(
                 ("ClientId",),
-                f"ClientId {client_id!r} is the placeholder of an example; use the Application "
-                "(client) ID from the app registration's overview page.",
+                f"ClientId {client_id!r} is the placeholder of an example; use the client ID that "
+                "the provider registered (in Entra ID, the Application (client) ID on the app "
+                "registration's overview page).",
             )
         )
     return checked

@@ -5,7 +5,7 @@ provider may take seconds to respond. It then saves in a write transaction that 
 `If-Match` again under the row lock, so that of several concurrent changes based on one version
 only the first one saves. Every change passes `hatchway.sso.guard`, which refuses changes that
 would lock every administrator out. The Provisioning API and the administration pages both
-change settings through this module.
+change settings through this module; restores go through `hatchway.sso.restore`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from hatchway import metrics
 from hatchway.audit import service as audit
@@ -26,7 +27,7 @@ from hatchway.environments import service as environments
 from hatchway.errors import HatchwayError, ValidationFailed, ValidationResult
 from hatchway.security.sealing import SealingError
 from hatchway.security.tokens import fingerprint
-from hatchway.sso import guard, history, service, settings_rows, staging
+from hatchway.sso import guard, service, settings_rows, staging
 from hatchway.sso.service import SsoMode
 from hatchway.sso.validation import OAuth2Input, OAuth2Values, check_oauth2_input
 from hatchway.sso.verification import (
@@ -53,7 +54,7 @@ class SavedChange:
 
 @dataclass(frozen=True)
 class SettingsChange:
-    """The outcome of a switch to mode None or a restore: the GET view after the change."""
+    """The outcome of a switch to mode None: the GET view after the change."""
 
     view: dict[str, Any]
     etag: str
@@ -170,6 +171,7 @@ def _verify(context: AppContext, prepared: PreparedChange) -> VerificationReport
         client_id=prepared.values.client_id,
         client_secret=prepared.client_secret,
         redirect_uri=prepared.redirect_uri,
+        key_stored=prepared.values.key is None,
     )
     report = verify(context.http_client, request, notices=prepared.values.notices)
     for name in report.failed_names():
@@ -234,7 +236,7 @@ def _is_untested(context: AppContext, prepared: PreparedChange) -> bool:
 
 
 def _guard_oauth2_save(
-    connection: Connection,
+    database: Session | Connection,
     environment: Environment,
     stored: SsoSettings,
     prepared: PreparedChange,
@@ -245,15 +247,62 @@ def _guard_oauth2_save(
         return
     try:
         guard.check_oauth2_save(
-            connection,
+            database,
             environment,
             verified=report.passed,
             values_fingerprint=prepared.values_fingerprint,
             now=now,
         )
-    except ValidationFailed as refused:
-        # The failed checks follow the refusal, so the response names what to correct.
-        raise ValidationFailed([*refused.results, *report.failures()]) from None
+    except guard.LockoutRejected as rejected:
+        # The failed checks follow the rejection, so the response names what to correct.
+        raise guard.LockoutRejected([*rejected.results, *report.failures()]) from None
+
+
+def _record_save_lockout(
+    context: AppContext,
+    actor: Actor,
+    prepared: PreparedChange,
+    report: VerificationReport,
+    skip_verification: bool,
+) -> None:
+    skipped = " (saving despite failed checks was requested)" if skip_verification else ""
+    _record_lockout_rejection(
+        context,
+        actor,
+        prepared.environment_name,
+        audit.AuditAction.SSO_UPDATE,
+        after=_proposed(prepared.values, prepared.client_secret),
+        detail=(
+            "not saved: no active administrator has a password and verification failed: "
+            + ", ".join(report.failed_names())
+            + skipped
+        ),
+    )
+
+
+def _record_lockout_rejection(
+    context: AppContext,
+    actor: Actor,
+    environment_name: str,
+    action: audit.AuditAction,
+    *,
+    after: dict[str, Any] | None,
+    detail: str,
+) -> None:
+    """Audit a change that the lock-out guard rejected, after its transaction rolled back."""
+    with context.database.write() as session:
+        environment = environments.get_environment(session, environment_name)
+        audit.record(
+            session,
+            actor,
+            action,
+            environment.name,
+            now=context.now(),
+            environment=environment,
+            after=after,
+            outcome="rejected",
+            detail=detail,
+        )
 
 
 def update_oauth2(
@@ -278,27 +327,40 @@ def update_oauth2(
         _record_rejection(context, actor, prepared, report)
         raise VerificationFailed(report)
     if require_tested and _is_untested(context, prepared):
+        # A confirmation would be pointless when the guard rejects the save anyway.
+        try:
+            with context.database.read() as session:
+                environment = environments.get_environment(session, prepared.environment_name)
+                stored = service.get_settings(session, environment)
+                _guard_oauth2_save(session, environment, stored, prepared, report, context.now())
+        except guard.LockoutRejected:
+            _record_save_lockout(context, actor, prepared, report, skip_verification)
+            raise
         raise UntestedSettings(prepared, report)
 
     now = context.now()
-    with context.database.write_connection() as connection:
-        environment, stored = settings_rows.lock_stored_settings(
-            connection, prepared.environment_name
-        )
-        service.check_if_match(stored, if_match)
-        _guard_oauth2_save(connection, environment, stored, prepared, report, now)
-        settings, changed = settings_rows.save_oauth2(
-            connection,
-            environment,
-            stored,
-            prepared.values,
-            keyring=context.keyring,
-            actor=actor,
-            now=now,
-            verification=report.as_json(),
-            verification_skipped=skip_verification,
-            failed_checks=tuple(report.failed_names()),
-        )
+    try:
+        with context.database.write_connection() as connection:
+            environment, stored = settings_rows.lock_stored_settings(
+                connection, prepared.environment_name
+            )
+            service.check_if_match(stored, if_match)
+            _guard_oauth2_save(connection, environment, stored, prepared, report, now)
+            settings, changed = settings_rows.save_oauth2(
+                connection,
+                environment,
+                stored,
+                prepared.values,
+                keyring=context.keyring,
+                actor=actor,
+                now=now,
+                verification=report.as_json(),
+                verification_skipped=skip_verification,
+                failed_checks=tuple(report.failed_names()),
+            )
+    except guard.LockoutRejected:
+        _record_save_lockout(context, actor, prepared, report, skip_verification)
+        raise
     view = service.settings_view(settings, environment, context.settings.public_url, now.date())
     etag = service.etag(settings)
     warnings = tuple(report.failures()) if skip_verification else ()
@@ -310,40 +372,28 @@ def disable_oauth2(
 ) -> SettingsChange:
     """Switch to mode None, unless no active administrator could sign in with a password."""
     now = context.now()
-    with context.database.write() as session:
-        environment = environments.get_environment(session, environment_name)
-        stored = service.get_settings(session, environment, lock=True)
-        service.check_if_match(stored, if_match)
-        before = stored.version
-        if stored.mode != SsoMode.NONE.value:
-            guard.check_switch_to_none(session, environment)
-        settings = service.disable_oauth2(
-            session, environment, actor=actor, now=now, if_match=if_match
+    try:
+        with context.database.write() as session:
+            environment = environments.get_environment(session, environment_name)
+            stored = service.get_settings(session, environment, lock=True)
+            service.check_if_match(stored, if_match)
+            before = stored.version
+            if stored.mode != SsoMode.NONE.value:
+                guard.check_switch_to_none(session, environment)
+            settings = service.disable_oauth2(
+                session, environment, actor=actor, now=now, if_match=if_match
+            )
+            return _settings_change(context, settings, environment, settings.version != before)
+    except guard.LockoutRejected:
+        _record_lockout_rejection(
+            context,
+            actor,
+            environment_name,
+            audit.AuditAction.SSO_DISABLE,
+            after={"Mode": SsoMode.NONE.value},
+            detail="not changed: no active administrator has a password for mode None",
         )
-        return _settings_change(context, settings, environment, settings.version != before)
-
-
-def restore_version(
-    context: AppContext,
-    environment_name: str,
-    number: int,
-    *,
-    actor: Actor,
-    if_match: str | None,
-) -> SettingsChange:
-    """Make an earlier version current again, unless that would lock every administrator out."""
-    now = context.now()
-    with context.database.write() as session:
-        environment = environments.get_environment(session, environment_name)
-        stored = service.get_settings(session, environment, lock=True)
-        service.check_if_match(stored, if_match)
-        source = history.get_version(session, environment, number)
-        if _sign_in_values(source) != _sign_in_values(stored):
-            guard.check_restore(session, environment, source, stored, now)
-        settings, changed = history.restore_version(
-            session, environment, number, actor=actor, now=now, if_match=if_match
-        )
-        return _settings_change(context, settings, environment, changed)
+        raise
 
 
 def _settings_change(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -94,6 +94,13 @@ def _signing_problem(metadata: ProviderMetadata) -> str | None:
     )
 
 
+# Endpoint paths that people paste after the issuer URL, such as Keycloak's
+# '/protocol/openid-connect/auth' or '/oauth2/v2.0/token'.
+_ENDPOINT_TAIL = re.compile(
+    r"(?:/protocol/openid-connect|/oauth2(?:/v2\.0)?|/oauth|/connect)?"
+    r"/(?:auth|authorize|token|userinfo|certs|jwks|keys|logout)/?$",
+    re.IGNORECASE,
+)
 _ISSUER_URL_ADVICE = (
     "Check that the Authority is the provider's issuer URL, to which Hatchway appends "
     "'/.well-known/openid-configuration'."
@@ -146,11 +153,16 @@ def _fetch_failure(request: VerificationRequest, url: str, status: int, document
     )
     if advice is not None:
         return f"The discovery document at {url!r} was refused. {advice.message}"
-    return f"The discovery document at {url!r} answered HTTP {status} instead of 200. " + (
-        "Check that the provider is running normally, or try again later."
-        if status >= 500
-        else _ISSUER_URL_ADVICE
-    )
+    message = f"The discovery document at {url!r} returned HTTP {status} instead of 200. "
+    if status >= 500:
+        return message + "Check that the provider is running normally, or try again later."
+    issuer = _ENDPOINT_TAIL.sub("", request.authority)
+    if issuer != request.authority:
+        return message + (
+            f"The Authority ends with the path of one of the provider's endpoints; try its "
+            f"issuer URL {issuer!r}, to which Hatchway appends '/.well-known/openid-configuration'."
+        )
+    return message + _ISSUER_URL_ADVICE
 
 
 def check_discovery(http: httpx.Client, request: VerificationRequest) -> DiscoveryOutcome:
@@ -240,7 +252,25 @@ def _from_advice(advice: EntraAdvice) -> ProbeOutcome:
     return ProbeOutcome(failed(CheckName.CLIENT_CREDENTIALS, advice.message, *advice.members))
 
 
+STORED_KEY_NOTE = (
+    " No Key was given, so the stored Key was checked; give the Key again if the secret has "
+    "changed or expired."
+)
+
+
 def check_client_credentials(
+    http: httpx.Client, request: VerificationRequest, metadata: ProviderMetadata
+) -> ProbeOutcome:
+    """Send a deliberately invalid code to the token endpoint to learn whether it accepts the
+    Client ID and the Key."""
+    outcome = _probe_client_credentials(http, request, metadata)
+    check = outcome.check
+    if request.key_stored and not check.passed and not check.skipped and "Key" in check.members:
+        outcome = replace(outcome, check=replace(check, message=check.message + STORED_KEY_NOTE))
+    return outcome
+
+
+def _probe_client_credentials(
     http: httpx.Client, request: VerificationRequest, metadata: ProviderMetadata
 ) -> ProbeOutcome:
     client = ClientConfiguration(

@@ -8,8 +8,10 @@ cookie, because they include the Key:
 - a test run keeps Authority, Client ID and Key for a sign-in through the identity provider
   that saves nothing, and records who signed in or why it failed.
 
-Rows expire after 30 minutes and are deleted when the next row is staged. A test run's Key is
-cleared as soon as the run completes.
+Rows expire after 30 minutes and are deleted when the next row is staged. A failed test run's
+Key is cleared as soon as the run completes. A passed run keeps its Key until it expires or
+until its administrator saves settings, so that Save uses the Key that passed the test even
+after the page was loaded again.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from hatchway.audit.service import Actor
 from hatchway.db.models import Environment, SsoStagedSettings
@@ -202,11 +205,11 @@ _PASSED_TEST = (
 
 
 def has_passed_test(
-    connection: Connection, environment_id: int, values: str, now: datetime
+    database: Session | Connection, environment_id: int, values: str, now: datetime
 ) -> bool:
     """Tell whether an unexpired test run passed with the values of this fingerprint."""
     parameters = {"environment_id": environment_id, "values": values, "now": now}
-    return connection.execute(_PASSED_TEST, parameters).first() is not None
+    return database.execute(_PASSED_TEST, parameters).first() is not None
 
 
 def recent_tests(
@@ -240,7 +243,7 @@ def record_passed(
 ) -> None:
     run.outcome = Outcome.PASSED.value
     run.completed_at = now
-    run.key_sealed = None
+    # The Key stays for Save (see find_tested_key) and goes with clear_tested_keys or expiry.
     run.signed_in_name = person.name[:400]
     run.signed_in_email = person.email[:320] if person.email else None
     run.signed_in_subject = person.subject[:512]
@@ -253,3 +256,42 @@ def record_failed(run: SsoStagedSettings, message: str, now: datetime) -> None:
     run.completed_at = now
     run.key_sealed = None
     run.message = message
+
+
+def _tested_keys(environment: Environment, user_id: int) -> Select[SsoStagedSettings]:
+    return select(SsoStagedSettings).where(
+        SsoStagedSettings.environment_id == environment.id,
+        SsoStagedSettings.purpose == Purpose.TEST.value,
+        SsoStagedSettings.outcome == Outcome.PASSED.value,
+        SsoStagedSettings.created_by_user_id == user_id,
+        SsoStagedSettings.key_sealed.is_not(None),
+    )
+
+
+def find_tested_key(
+    session: Session,
+    environment: Environment,
+    user_id: int,
+    now: datetime,
+    run_id: int | None = None,
+) -> SsoStagedSettings | None:
+    """Return the user's newest unexpired passed test run that still has its Key, or None.
+
+    With `run_id`, return only that run, under the same conditions.
+    """
+    query = _tested_keys(environment, user_id).where(SsoStagedSettings.expires_at > now)
+    if run_id is not None:
+        query = query.where(SsoStagedSettings.id == run_id)
+    return session.scalars(query.order_by(SsoStagedSettings.id.desc())).first()
+
+
+def clear_tested_keys(
+    session: Session, environment: Environment, user_id: int, now: datetime
+) -> None:
+    """Clear the Keys of the user's passed test runs once settings were saved; purge expired rows.
+
+    Expired rows are otherwise deleted only when the next row is staged.
+    """
+    purge_expired(session, now)
+    for run in session.scalars(_tested_keys(environment, user_id)):
+        run.key_sealed = None

@@ -84,8 +84,8 @@ def _check_key_mix_ups(
     if key == client_id:
         error = ValidationResult(
             ("Key",),
-            "Key is the same as the ClientId; paste the client secret's Value from the app "
-            "registration's 'Certificates & secrets' page instead.",
+            "Key is the same as the ClientId; paste the client secret's value instead (in Entra "
+            "ID, from the app registration's 'Certificates & secrets' page).",
         )
         return [error], []
     if is_guid(key):
@@ -110,6 +110,15 @@ def _expiry_kept(stored: SsoSettings, key: str | None) -> tuple[date | None, dat
     if key is None or fingerprint(key) == stored.key_fingerprint:
         return stored.key_expires_on, None
     return None, stored.key_expires_on
+
+
+def _about_stored_client_id(error: ValidationResult) -> ValidationResult:
+    """Return the error reworded for the stored ClientId, which this request did not send."""
+    return ValidationResult(
+        error.member_names,
+        f"The stored {error.message} This request sent no ClientId, so the stored one was "
+        "checked against the new Authority; send ClientId with it.",
+    )
 
 
 def check_oauth2_input(
@@ -155,13 +164,19 @@ def check_oauth2_input(
         errors += authority.errors
         notices += authority.notices
     client_id = stored.client_id or ""
+    client_id_rejected = False
     if client_id_raw is not None:
         checked = check_client_id(client_id_raw)
         errors += checked.errors
         notices += checked.notices
         client_id = checked.value
-    if authority.entra is not None and client_id:
-        errors += check_entra_client_id(client_id, authority.entra)
+        client_id_rejected = bool(checked.errors)
+    # A Client ID already rejected gets one error, not a second one about the GUID form.
+    if authority.entra is not None and client_id and not client_id_rejected:
+        client_id_errors = check_entra_client_id(client_id, authority.entra)
+        if client_id_raw is None:
+            client_id_errors = [_about_stored_client_id(error) for error in client_id_errors]
+        errors += client_id_errors
     key: str | None = None
     if key_raw is not None:
         checked = check_key(key_raw)
@@ -195,9 +210,9 @@ def check_oauth2_input(
             notices.append(
                 ValidationResult(
                     ("KeyExpiresOn",),
-                    f"KeyExpiresOn {cleared.isoformat()} belonged to the Key that this one "
-                    "replaces, so it was cleared and no expiry reminders will be sent; send "
-                    "KeyExpiresOn with the new Key to have them.",
+                    f"KeyExpiresOn {cleared.isoformat()} belongs to the Key that this one "
+                    "replaces, so the new Key has no expiry date and no expiry reminders are "
+                    "sent; send KeyExpiresOn with the new Key to have them.",
                 )
             )
     if expires is not None and today is not None and expires < today:

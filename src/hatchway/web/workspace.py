@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -102,6 +102,9 @@ def home(request: Request, environment_name: str) -> Response:
 
 @router.get("/{environment_name}")
 def home_without_slash(request: Request, environment_name: str) -> Response:
+    # Environment names are letters and digits, so '/favicon.ico' is no environment's address.
+    if not environment_name.isascii() or not environment_name.isalnum():
+        raise HTTPException(status_code=404)
     context = get_context(request)
     return RedirectResponse(environment_path(context, environment_name.lower()), status_code=308)
 

@@ -57,9 +57,10 @@ def submit(
         "key": "",
         "key_expires_on": "",
     }
-    draft = hidden_value(html, "draft")
-    if draft is not None:
-        data["draft"] = draft
+    for name in ("draft", "tested_run"):
+        value = hidden_value(html, name)
+        if value is not None:
+            data[name] = value
     data.update(fields)
     return client.post(SSO_PAGE + action, data=data)
 

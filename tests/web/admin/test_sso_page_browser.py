@@ -28,6 +28,10 @@ from tests.support.loopback import LoopbackServer, Reply
 pytestmark = pytest.mark.browser
 
 WRONG_KEY = "wrong-key-canary-7c31"
+PASSED_WITH_WARNING = (
+    "Verification passed with warnings: every check passed, and 1 check has a warning to read "
+    "(RedirectUri)."
+)
 
 
 @pytest.fixture
@@ -119,15 +123,32 @@ def test_verify_shows_failed_then_passed_check(
 
     page.get_by_label("Key (client secret value)").fill(registered.client_secret)
     page.get_by_role("button", name="Verify").click()
-    expect(page.locator("#verification-heading")).to_have_text(
-        "Verification passed: every check passed."
-    )
+    expect(page.locator("#verification-heading")).to_have_text(PASSED_WITH_WARNING)
     expect(page.locator('li[data-check="ClientCredentials"]')).to_have_attribute(
         "data-outcome", "Passed"
     )
     expect(page.locator("#key-hint")).to_contain_text("The Key you entered is kept with this form")
     assert settings_of(api)["Version"] == 0
     save_screenshot(page, "admin-sso-verify.png")
+
+
+def test_verify_shows_redirect_uri_as_warning(
+    live_server: LiveServer,
+    oidc_provider: OidcProvider,
+    registered: RegisteredClient,
+    environment: str,
+    browser_context: BrowserContext,
+) -> None:
+    page = open_as_administrator(browser_context, live_server)
+    fill_oauth2(page, oidc_provider, registered, registered.client_secret)
+
+    page.get_by_role("button", name="Verify").click()
+
+    redirect_check = page.locator('li[data-check="RedirectUri"]')
+    expect(redirect_check).to_have_attribute("data-outcome", "Warning")
+    expect(redirect_check.locator("span").first).to_have_text("Warning")
+    expect(page.locator('li[data-check="Jwks"] span').first).to_have_text("Passed")
+    expect(page.locator("#verification-heading")).to_have_text(PASSED_WITH_WARNING)
 
 
 # Test sign-in
@@ -253,6 +274,53 @@ def test_save_after_passed_test_needs_no_confirmation(
     assert (settings["Mode"], settings["ClientId"]) == ("OAuth2", registered.client_id)
 
 
+def test_reload_after_test_sign_in_keeps_tested_key(
+    live_server: LiveServer,
+    oidc_provider: OidcProvider,
+    registered: RegisteredClient,
+    environment: str,
+    browser_context: BrowserContext,
+    api: httpx.Client,
+) -> None:
+    saved = {
+        "Authority": oidc_provider.issuer,
+        "ClientId": registered.client_id,
+        "Key": registered.client_secret,
+    }
+    assert api.put("/contoso/SingleSignOnSettings/OAuth2", json=saved).status_code == 200
+    staged = oidc_provider.register_client(
+        [f"{live_server.url}/contoso/OAuth2/HandleAuthorityResponse"]
+    )
+    page = open_as_administrator(browser_context, live_server)
+    page.get_by_label("Client ID").fill(staged.client_id)
+    page.get_by_label("Key (client secret value)").fill(staged.client_secret)
+    window = run_test_sign_in(page)
+    expect(window.locator("#test-outcome")).to_contain_text("Test sign-in succeeded")
+    window.close()
+
+    page.reload()
+
+    expect(page.get_by_label("Client ID")).to_have_value(staged.client_id)
+    expect(page.get_by_label("Key (client secret value)")).to_have_value("")
+    expect(page.locator("#key-hint")).to_contain_text(
+        "The Key that passed your test sign-in is kept for Save until"
+    )
+    expect(page.locator("#tested-values")).to_contain_text("which are not saved yet")
+    assert staged.client_secret not in page.content()
+
+    page.get_by_role("button", name="Save single sign-on settings").click()
+
+    expect(page.locator("#saved-message")).to_have_text(
+        "Saved as version 2. Sign-in now uses these settings."
+    )
+    assert settings_of(api)["ClientId"] == staged.client_id
+    verified = api.post("/contoso/SingleSignOnSettings/OAuth2/Verify")
+    assert verified.json()["Passed"] is True, verified.text
+    expect(page.locator("#key-hint")).to_have_text(
+        "A Key is stored. Leave this field empty to keep it."
+    )
+
+
 def test_untested_save_needs_confirmation(
     live_server: LiveServer,
     oidc_provider: OidcProvider,
@@ -333,6 +401,100 @@ def test_restore_earlier_version(
     history = api.get("/contoso/SingleSignOnSettings/History").json()
     assert history[0]["RestoredFrom"] == 1
     assert history[0]["KeyFingerprint"] == history[2]["KeyFingerprint"]
+
+
+def _good_then_failing_then_good(
+    api: httpx.Client, oidc_provider: OidcProvider, registered: RegisteredClient
+) -> None:
+    """Save the right Key as versions 1 and 3, and a wrong one (unverified) as version 2."""
+    good = {
+        "Authority": oidc_provider.issuer,
+        "ClientId": registered.client_id,
+        "Key": registered.client_secret,
+    }
+    assert api.put("/contoso/SingleSignOnSettings/OAuth2", json=good).status_code == 200
+    broken = {**good, "Key": WRONG_KEY}
+    response = api.put("/contoso/SingleSignOnSettings/OAuth2?verify=false", json=broken)
+    assert response.status_code == 200, response.text
+    assert api.put("/contoso/SingleSignOnSettings/OAuth2", json=good).status_code == 200
+
+
+def test_restore_of_failing_version_asks_first(
+    live_server: LiveServer,
+    oidc_provider: OidcProvider,
+    registered: RegisteredClient,
+    environment: str,
+    browser_context: BrowserContext,
+    api: httpx.Client,
+) -> None:
+    _good_then_failing_then_good(api, oidc_provider, registered)
+    page = open_as_administrator(browser_context, live_server)
+
+    page.get_by_role("button", name="Restore version 2").click()
+
+    expect(
+        page.get_by_role("heading", name="Restore version 2 although checks fail?")
+    ).to_be_visible()
+    expect(page.locator('li[data-check="ClientCredentials"]')).to_have_attribute(
+        "data-outcome", "Failed"
+    )
+    expect(page.locator("#ways-back-in")).to_contain_text(f"Ada Admin ({ADMIN_EMAIL})")
+    assert settings_of(api)["Version"] == 3
+
+    page.get_by_role("button", name="Restore version 2 anyway").click()
+
+    expect(page.locator("#saved-message")).to_contain_text(
+        "Restored version 2 as version 4, although checks failed"
+    )
+    expect(page.locator(".warning").first).to_contain_text("Restored although a check failed:")
+    expect(page.locator("#verification-heading")).to_have_text(
+        "Verification failed: 1 check failed (ClientCredentials)."
+    )
+    assert settings_of(api)["Version"] == 4
+
+
+def test_restore_of_failing_version_rejected_without_password(
+    live_server: LiveServer,
+    oidc_provider: OidcProvider,
+    registered: RegisteredClient,
+    browser_context: BrowserContext,
+    api: httpx.Client,
+) -> None:
+    assert api.post("/Environment/contoso/").status_code == 200
+    created = api.post(
+        "/contoso/User/", json={"EmailAddress": ADMIN_EMAIL, "IsAdministrator": True}
+    )
+    assert created.status_code == 200, created.text
+    helper = api.post(
+        "/contoso/User/",
+        json={
+            "EmailAddress": "helper@contoso.test",
+            "IsAdministrator": True,
+            "Password": ADMIN_PASSWORD,
+        },
+    )
+    assert helper.status_code == 200, helper.text
+    _good_then_failing_then_good(api, oidc_provider, registered)
+    assert api.delete(f"/contoso/User/{helper.json()}").status_code == 200
+    link = api.post(
+        "/contoso/EmergencyAccess", json={"EmailAddress": ADMIN_EMAIL, "Delivery": "Response"}
+    ).json()["Url"]
+    page = browser_context.new_page()
+    page.goto(link)
+    page.get_by_role("button", name="Sign in with emergency access").click()
+    page.wait_for_url(sso_page_url(live_server))
+
+    page.get_by_role("button", name="Restore version 2").click()
+
+    expect(page.locator("#form-errors")).to_contain_text(
+        "No active administrator of 'contoso' has a password, and the values of version 2 fail "
+        "verification now (ClientCredentials), so restoring version 2 could lock everyone out; "
+        "nothing was changed."
+    )
+    expect(page.locator('li[data-check="ClientCredentials"]')).to_have_attribute(
+        "data-outcome", "Failed"
+    )
+    assert settings_of(api)["Version"] == 3
 
 
 # The last way in
@@ -452,7 +614,5 @@ def test_enter_in_a_field_verifies(
 
     page.get_by_label("Client ID").press("Enter")
 
-    expect(page.locator("#verification-heading")).to_have_text(
-        "Verification passed: every check passed."
-    )
+    expect(page.locator("#verification-heading")).to_have_text(PASSED_WITH_WARNING)
     assert settings_of(api)["Version"] == 0

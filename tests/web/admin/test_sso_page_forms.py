@@ -6,12 +6,16 @@ redirect URI; test sign-ins, which need a browser, are in test_sso_page_browser.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from hatchway.audit.service import Actor, ActorType
 from hatchway.context import AppContext
-from hatchway.db.models import AuditRecord, SsoStagedSettings, SsoVersion
+from hatchway.db.models import AuditRecord, Environment, SsoStagedSettings, SsoVersion, User
+from hatchway.sso import staging
 from tests.support.accounts import (
     ADMIN_EMAIL,
     add_user,
@@ -32,6 +36,11 @@ from tests.web.admin.sso_forms import (
 
 CANARY_KEY = "canary-key-value-5d1e"
 OTHER_ADMIN = "second@contoso.test"
+
+PASSED_WITH_WARNING = (
+    "Verification passed with warnings: every check passed, and 1 check has a warning to read "
+    "(RedirectUri)."
+)
 
 
 @pytest.fixture
@@ -71,6 +80,43 @@ def test_page_shows_redirect_uri_and_mode(administrator: None, client: TestClien
     assert f'<code id="redirect-uri">{IN_PROCESS_REDIRECT_URI}</code>' in page.text
     assert '<dd id="sso-mode">None</dd>' in page.text
     assert '<input type="radio" id="mode-none" name="mode" value="None" checked>' in page.text
+
+
+@pytest.mark.parametrize(
+    ("days", "shown"),
+    [
+        (5, "5 days left"),
+        (1, "1 day left"),
+        (0, "expires today"),
+        (-1, "expired yesterday"),
+        (-3, "expired 3 days ago"),
+    ],
+)
+def test_page_words_key_expiry(
+    administrator: None,
+    api: TestClient,
+    client: TestClient,
+    context: AppContext,
+    values: dict[str, str],
+    days: int,
+    shown: str,
+) -> None:
+    expires_on = context.now().date() + timedelta(days=days)
+    saved = api.put(
+        "/contoso/SingleSignOnSettings/OAuth2",
+        params={"verify": "false"},
+        json={
+            "Authority": values["authority"],
+            "ClientId": values["client_id"],
+            "Key": values["key"],
+            "KeyExpiresOn": expires_on.isoformat(),
+        },
+    )
+    assert saved.status_code == 200, saved.text
+
+    page = client.get(SSO_PAGE)
+
+    assert f'<dd id="sso-key-expires">{expires_on.isoformat()} ({shown})</dd>' in page.text
 
 
 def test_copy_button_waits_for_script(administrator: None, client: TestClient) -> None:
@@ -129,7 +175,7 @@ def test_untested_save_asks_for_confirmation(
 
     assert response.status_code == 200
     assert "Save without a test sign-in?" in response.text
-    assert "Verification passed: every check passed." in response.text
+    assert PASSED_WITH_WARNING in response.text
     assert "Ada Admin (admin@contoso.test)" in response.text
     assert 'href="/contoso/AdminPage/RequestEmergencyAdminAccess"' in response.text
     assert 'href="/contoso/SignIn?local=1"' in response.text
@@ -387,9 +433,10 @@ def test_verify_passes_with_right_key(
     response = submit(client, "/Verify", **values)
 
     assert response.status_code == 200
-    assert "Verification passed: every check passed." in response.text
+    assert PASSED_WITH_WARNING in response.text
     for check in ("Authority", "KeyFormat", "Discovery", "Jwks", "ClientCredentials"):
         assert f'data-check="{check}" data-outcome="Passed"' in response.text
+    assert 'data-check="RedirectUri" data-outcome="Warning"' in response.text
     assert stored_settings(context).version == 0
 
 
@@ -480,6 +527,30 @@ def test_switch_to_none_needs_password_administrator(
     assert stored_settings(context).mode == "OAuth2"
 
 
+def test_failing_save_without_password_skips_confirmation(
+    api: TestClient,
+    client: TestClient,
+    context: AppContext,
+    values: dict[str, str],
+) -> None:
+    assert api.post("/Environment/contoso/").status_code == 200
+    add_user(api, "contoso", ADMIN_EMAIL, is_administrator=True, password=None)
+    url = api.post(
+        "/contoso/EmergencyAccess", json={"EmailAddress": ADMIN_EMAIL, "Delivery": "Response"}
+    ).json()["Url"]
+    redeem(client, url)
+
+    response = submit(client, **{**values, "key": "wrong-key-value"}, skip_verification="1")
+
+    assert response.status_code == 400
+    assert "Save without a test sign-in" not in response.text
+    assert (
+        "No active administrator of &#39;contoso&#39; has a password, and these OAuth2 settings "
+        "have neither passed verification nor a test sign-in" in response.text
+    )
+    assert stored_settings(context).version == 0
+
+
 # Restore
 
 
@@ -508,6 +579,125 @@ def test_restore_earlier_version(
     assert context.keyring.unseal(stored.key_sealed or "") == values["key"]
 
 
+def _failing_then_good(api: TestClient, values: dict[str, str]) -> None:
+    """Save version 1 with a wrong Key (unverified) and version 2 with the right one."""
+    body = {"Authority": values["authority"], "ClientId": values["client_id"]}
+    failing = api.put(
+        "/contoso/SingleSignOnSettings/OAuth2?verify=false", json={**body, "Key": CANARY_KEY}
+    )
+    assert failing.status_code == 200, failing.text
+    good = api.put("/contoso/SingleSignOnSettings/OAuth2", json={**body, "Key": values["key"]})
+    assert good.status_code == 200, good.text
+
+
+def test_restore_with_failing_checks_asks_first(
+    administrator: None,
+    api: TestClient,
+    client: TestClient,
+    context: AppContext,
+    values: dict[str, str],
+) -> None:
+    _failing_then_good(api, values)
+    page = client.get(SSO_PAGE).text
+
+    response = client.post(
+        f"{SSO_PAGE}/History/1/Restore",
+        data={"csrf_token": csrf_token(page), "based_on_version": "2"},
+    )
+
+    assert response.status_code == 200
+    assert "Restore version 1 although checks fail?" in response.text
+    assert 'data-check="ClientCredentials" data-outcome="Failed"' in response.text
+    assert 'name="confirm_failed_checks" value="1"' in response.text
+    assert f"Ada Admin ({ADMIN_EMAIL})" in response.text
+    assert CANARY_KEY not in response.text
+    assert stored_settings(context).version == 2
+
+
+def test_restore_confirmed_shows_warnings(
+    administrator: None,
+    api: TestClient,
+    client: TestClient,
+    context: AppContext,
+    values: dict[str, str],
+) -> None:
+    _failing_then_good(api, values)
+    page = client.get(SSO_PAGE).text
+    confirmation = client.post(
+        f"{SSO_PAGE}/History/1/Restore",
+        data={"csrf_token": csrf_token(page), "based_on_version": "2"},
+    ).text
+
+    response = client.post(
+        f"{SSO_PAGE}/History/1/Restore",
+        data={
+            "csrf_token": csrf_token(confirmation),
+            "based_on_version": hidden_value(confirmation, "based_on_version") or "",
+            "confirm_failed_checks": "1",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "Restored version 1 as version 3, although checks failed" in response.text
+    assert "Restored although a check failed:" in response.text
+    assert "Verification failed: 1 check failed (ClientCredentials)." in response.text
+    assert context.keyring.unseal(stored_settings(context).key_sealed or "") == CANARY_KEY
+
+
+def test_restore_confirmation_needs_csrf(
+    administrator: None,
+    api: TestClient,
+    client: TestClient,
+    context: AppContext,
+    values: dict[str, str],
+) -> None:
+    _failing_then_good(api, values)
+
+    response = client.post(
+        f"{SSO_PAGE}/History/1/Restore",
+        data={"based_on_version": "2", "confirm_failed_checks": "1"},
+    )
+
+    assert response.status_code == 403
+    assert stored_settings(context).version == 2
+
+
+def test_restore_rejected_without_password_administrator(
+    api: TestClient,
+    client: TestClient,
+    context: AppContext,
+    values: dict[str, str],
+) -> None:
+    assert api.post("/Environment/contoso/").status_code == 200
+    helper = add_user(api, "contoso", OTHER_ADMIN, is_administrator=True)
+    add_user(api, "contoso", ADMIN_EMAIL, is_administrator=True, password=None)
+    _failing_then_good(api, values)
+    assert api.delete(f"/contoso/User/{helper}").status_code == 200
+    url = api.post(
+        "/contoso/EmergencyAccess", json={"EmailAddress": ADMIN_EMAIL, "Delivery": "Response"}
+    ).json()["Url"]
+    redeem(client, url)
+    page = client.get(SSO_PAGE).text
+
+    response = client.post(
+        f"{SSO_PAGE}/History/1/Restore",
+        data={
+            "csrf_token": csrf_token(page),
+            "based_on_version": "2",
+            "confirm_failed_checks": "1",
+        },
+    )
+
+    assert response.status_code == 400
+    assert (
+        "No active administrator of &#39;contoso&#39; has a password, and the values of version "
+        "1 fail verification now (ClientCredentials)" in response.text
+    )
+    assert 'data-check="ClientCredentials" data-outcome="Failed"' in response.text
+    assert "correct the fields marked below" not in response.text
+    assert stored_settings(context).version == 2
+
+
 def test_restore_without_csrf_is_refused(
     administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
 ) -> None:
@@ -529,10 +719,18 @@ def test_restore_unknown_version_is_404(administrator: None, client: TestClient)
     assert "Version 7 does not exist" in response.text
 
 
-def test_restore_is_post_only(administrator: None, client: TestClient) -> None:
+def test_restore_is_post_only(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    save_confirmed(client, **values)
+    submit(client, mode="None")
+
     response = client.get(f"{SSO_PAGE}/History/1/Restore")
 
-    assert response.status_code == 405
+    # A GET leads back to the page and restores nothing.
+    assert response.status_code == 303
+    assert response.headers["location"] == SSO_PAGE
+    assert stored_settings(context).version == 2
 
 
 def test_history_describes_changes(
@@ -624,3 +822,122 @@ def test_emergency_session_save_is_audited_as_such(
             select(AuditRecord).where(AuditRecord.action == "sso.update")
         ).one()
     assert record.actor_type == "EmergencySession"
+
+
+# A Key that passed a test sign-in
+
+
+def _passed_test(
+    context: AppContext, values: dict[str, str], email: str = ADMIN_EMAIL, minutes_ago: int = 0
+) -> int:
+    """Stage a test run with `values` that passed for the user `email`; return its id."""
+    now = context.now() - timedelta(minutes=minutes_ago)
+    with context.database.write() as session:
+        environment = session.scalars(select(Environment)).one()
+        user = session.scalars(select(User).where(User.email == email)).one()
+        run = staging.create_test_run(
+            session,
+            environment,
+            authority=values["authority"],
+            client_id=values["client_id"],
+            key=values["key"],
+            allowed_tenants=(),
+            keyring=context.keyring,
+            creator=staging.Creator(user.id, Actor(ActorType.ADMINISTRATOR, email)),
+            now=now,
+        )
+        person = staging.SignedInPerson("Ada Admin", email, "subject", values["authority"])
+        staging.record_passed(run, person, "Test sign-in succeeded.", now)
+        return run.id
+
+
+def test_reload_keeps_tested_values(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    run_id = _passed_test(context, values)
+
+    page = client.get(SSO_PAGE).text
+
+    assert hidden_value(page, "tested_run") == str(run_id)
+    assert f'name="client_id" type="text" value="{values["client_id"]}"' in page
+    assert f'value="{values["authority"]}"' in page
+    assert "The Key that passed your test sign-in is kept for Save until" in page
+    assert "A Key is stored." not in page
+    assert values["key"] not in page
+
+
+def test_save_uses_tested_key(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    _passed_test(context, values)
+    page = client.get(SSO_PAGE).text
+
+    response = submit(
+        client, page=page, authority=values["authority"], client_id=values["client_id"]
+    )
+
+    assert response.status_code == 200, response.text
+    assert "Saved as version 1. Sign-in now uses these settings." in response.text
+    stored = stored_settings(context)
+    assert context.keyring.unseal(stored.key_sealed or "") == values["key"]
+
+
+def test_save_clears_tested_key(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    run_id = _passed_test(context, values)
+    page = client.get(SSO_PAGE).text
+
+    submit(client, page=page, authority=values["authority"], client_id=values["client_id"])
+
+    with context.database.read() as session:
+        run = session.get_one(SsoStagedSettings, run_id)
+        assert run.key_sealed is None
+    assert hidden_value(client.get(SSO_PAGE).text, "tested_run") is None
+
+
+def test_expired_tested_key_is_not_offered(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    _passed_test(context, values, minutes_ago=31)
+
+    page = client.get(SSO_PAGE).text
+
+    assert hidden_value(page, "tested_run") is None
+    assert "kept for Save" not in page
+
+
+def test_tested_key_of_another_administrator_is_not_used(
+    administrator: None,
+    api: TestClient,
+    client: TestClient,
+    context: AppContext,
+    values: dict[str, str],
+) -> None:
+    add_user(api, "contoso", OTHER_ADMIN, is_administrator=True)
+    run_id = _passed_test(context, values, email=OTHER_ADMIN)
+    page = client.get(SSO_PAGE).text
+    assert hidden_value(page, "tested_run") is None
+
+    response = submit(
+        client,
+        page=page,
+        authority=values["authority"],
+        client_id=values["client_id"],
+        tested_run=str(run_id),
+    )
+
+    assert response.status_code == 400
+    assert "The Key that passed your test sign-in is no longer kept" in response.text
+    assert stored_settings(context).version == 0
+
+
+def test_save_deletes_expired_tested_key(
+    administrator: None, client: TestClient, context: AppContext, values: dict[str, str]
+) -> None:
+    expired = _passed_test(context, values, minutes_ago=31)
+
+    save_confirmed(client, **values)
+
+    with context.database.read() as session:
+        assert session.get(SsoStagedSettings, expired) is None

@@ -118,6 +118,9 @@ def describe_values(
 
 def _row(record: AuditRecord) -> RecordRow:
     kind, values = describe_values(record.before, record.after)
+    if kind == "created" and record.outcome == "rejected":
+        # The values of a rejected change were proposed, never stored.
+        kind = "proposed"
     return RecordRow(
         id=record.id,
         occurred_at=record.occurred_at,
@@ -153,6 +156,14 @@ def parse_query(request: Request) -> tuple[AuditQuery, list[str]]:
             problems.append(
                 f"{name} has {len(value)} characters; no record has more than {MAX_FILTER_LENGTH}."
             )
+    action_problem = audit.action_problem(action) if action else None
+    if action_problem is not None and len(action) <= MAX_FILTER_LENGTH:
+        problems.append(action_problem)
+        action = ""
+    elif action and action_problem is None:
+        known_action = audit.find_action(action)
+        assert known_action is not None
+        action = known_action.value
     before, before_problem = _whole_number(params.get("before", ""), "before", 1, 2**31 - 1)
     limit, limit_problem = _whole_number(params.get("limit", ""), "limit", 1, MAX_PAGE_SIZE)
     problems.extend(problem for problem in (before_problem, limit_problem) if problem)

@@ -13,9 +13,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hatchway.context import get_context
-from hatchway.db.models import SsoSettings
+from hatchway.db.models import Environment, SsoSettings, SsoVersion
 from hatchway.emergency import service as emergency
 from hatchway.emergency.service import RequestView
 from hatchway.environments import service as environments
@@ -54,8 +56,12 @@ class Overview:
     emergency_requests: list[RequestView]
 
 
-def sso_health(settings: SsoSettings) -> tuple[SsoHealth, str]:
-    """Compare the current version with the last version that signed someone in."""
+def sso_health(settings: SsoSettings, good_values_current: bool = False) -> tuple[SsoHealth, str]:
+    """Compare the current version with the last version that signed someone in.
+
+    `good_values_current` is True when the current values are those of that version, as after
+    restoring it.
+    """
     if settings.mode == sso.SsoMode.NONE.value:
         return SsoHealth.OFF, "Single sign-on is off: everyone signs in with a password."
     if not sso.is_complete(settings):
@@ -76,11 +82,44 @@ def sso_health(settings: SsoSettings) -> tuple[SsoHealth, str]:
             f"Not confirmed: no sign-in through the identity provider has succeeded yet with "
             f"version {settings.version} or any earlier version.",
         )
+    if good_values_current:
+        return (
+            SsoHealth.UNCONFIRMED,
+            f"Not confirmed: the current version {settings.version} has the values of version "
+            f"{good}, which signed a user in before, but no sign-in has succeeded since. If "
+            "sign-in fails, run Verify on the single sign-on page: the identity provider may "
+            "reject these values now.",
+        )
     return (
         SsoHealth.UNCONFIRMED,
         f"Not confirmed: no sign-in has succeeded with the current version "
         f"{settings.version} yet. Version {good} was the last one that worked; the single "
         f"sign-on page can restore it.",
+    )
+
+
+def _has_good_values(session: Session, environment: Environment, settings: SsoSettings) -> bool:
+    """Tell whether the current values are those of the last version that signed someone in."""
+    good = settings.last_known_good_version
+    if good is None or good == settings.version:
+        return False
+    version = session.scalar(
+        select(SsoVersion).where(
+            SsoVersion.environment_id == environment.id, SsoVersion.version == good
+        )
+    )
+    if version is None:
+        return False
+    return (
+        version.authority,
+        version.client_id,
+        version.key_fingerprint,
+        version.allowed_tenants,
+    ) == (
+        settings.authority,
+        settings.client_id,
+        settings.key_fingerprint,
+        settings.allowed_tenants,
     )
 
 
@@ -96,7 +135,9 @@ def read_overview(request: Request, visit: AdminVisit) -> Overview:
         view = sso.settings_view(
             settings, environment, context.settings.public_url, context.now().date()
         )
-        health, health_text = sso_health(settings)
+        health, health_text = sso_health(
+            settings, _has_good_values(session, environment, settings)
+        )
         return Overview(
             sso=view,
             sso_health=health,

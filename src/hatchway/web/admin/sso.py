@@ -5,10 +5,14 @@ Routes (every POST checks the CSRF token):
     POST /{env}/AdminPage/SingleSignOn                          save (mode None or OAuth2)
     POST /{env}/AdminPage/SingleSignOn/Verify                   run the checks, save nothing
     POST /{env}/AdminPage/SingleSignOn/TestSignIn               test sign-in (sso_test_start.py)
-    POST /{env}/AdminPage/SingleSignOn/History/{n}/Restore      make version n current again
+    POST /{env}/AdminPage/SingleSignOn/History/{n}/Restore      verify version n and make it
+                                                                current again; a version whose
+                                                                checks fail needs a second POST
+                                                                with confirm_failed_checks=1
 
-Every change goes through `hatchway.sso.operations`, as the Provisioning API's do, so both
-verify the same way and both refuse changes that would lock every administrator out.
+Every change goes through `hatchway.sso.operations` or `hatchway.sso.restore`, as the
+Provisioning API's do, so both verify the same way and both refuse changes that would lock
+every administrator out.
 """
 
 from __future__ import annotations
@@ -20,9 +24,13 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hatchway.context import get_context
+from hatchway.environments import service as environments
 from hatchway.errors import NotFound, PreconditionFailed, ValidationFailed, ValidationResult
-from hatchway.sso import operations
+from hatchway.sso import operations, staging
+from hatchway.sso import restore as restore_service
+from hatchway.sso.guard import RestoreRejected
 from hatchway.sso.operations import UntestedSettings, VerificationFailed
+from hatchway.sso.restore import RestoredVersion, UnconfirmedRestore
 from hatchway.web.admin import sso_test_start
 from hatchway.web.admin.access import AdminVisit, admin_visit, csrf_ok
 from hatchway.web.admin.sso_form import (
@@ -209,6 +217,7 @@ def _save_oauth2(request: Request, visit: AdminVisit, form: SsoForm) -> Response
             state.draft_id = keep_key(request, visit, key, failed.results)
         return _page(request, visit, state, 400)
 
+    _clear_tested_keys(request, visit)
     logger.info(
         "admin.sso.saved environment=%s user=%d version=%s changed=%s emergency=%s",
         visit.environment.name,
@@ -227,6 +236,14 @@ def _save_oauth2(request: Request, visit: AdminVisit, form: SsoForm) -> Response
         visit,
         PageState(message=message, notices=list(saved.notices), warnings=list(saved.warnings)),
     )
+
+
+def _clear_tested_keys(request: Request, visit: AdminVisit) -> None:
+    """Clear the Keys that the user's test sign-ins kept for Save, now that settings are saved."""
+    context = get_context(request)
+    with context.database.write() as session:
+        environment = environments.get_environment(session, visit.environment.name)
+        staging.clear_tested_keys(session, environment, visit.user_id, context.now())
 
 
 def _confirmation(
@@ -265,6 +282,10 @@ async def restore(request: Request, environment_name: str, version: str) -> Resp
 
 
 def _restore(request: Request, environment_name: str, version: str, form: SsoForm) -> Response:
+    """Verify a version and restore it, asking first when its checks fail now.
+
+    A restore that could lock every administrator out is rejected with the ways back in.
+    """
     visit = admin_visit(request, environment_name)
     if isinstance(visit, Response):
         return visit
@@ -277,31 +298,85 @@ def _restore(request: Request, environment_name: str, version: str, form: SsoFor
     context = get_context(request)
     number = int(version)
     try:
-        change = operations.restore_version(
+        restored = restore_service.restore_version(
             context,
             visit.environment.name,
             number,
             actor=visit.actor(request),
             if_match=form.if_match(),
+            require_confirmation=not form.confirm_failed_checks,
         )
     except PreconditionFailed as stale:
         return _page(request, visit, _stale(stale), 412)
     except NotFound:
         error = ValidationResult((), f"Version {number} does not exist; pick one from the list.")
         return _page(request, visit, PageState(errors=[error]), 404)
+    except UnconfirmedRestore as unconfirmed:
+        return _restore_confirmation(request, visit, form, unconfirmed)
+    except RestoreRejected as rejected:
+        return _page(request, visit, _restore_rejected(rejected), 400)
     except ValidationFailed as failed:
         return _page(request, visit, PageState(errors=failed.results), 400)
 
     logger.info(
-        "admin.sso.restored environment=%s user=%d version=%d restored_from=%d",
+        "admin.sso.restored environment=%s user=%d version=%d restored_from=%d passed=%s",
         visit.environment.name,
         visit.user_id,
-        change.version,
+        restored.version,
         number,
+        restored.verification is None or restored.verification.passed,
     )
-    message = (
-        f"Restored version {number} as version {change.version}. Sign-in now uses these settings."
-        if change.changed
-        else f"Nothing changed: version {number} has the current values."
+    return _page(request, visit, _restored_state(number, restored))
+
+
+def _restored_state(number: int, restored: RestoredVersion) -> PageState:
+    report = restored.verification
+    if not restored.changed:
+        message = f"Nothing changed: version {number} has the current values."
+    elif restored.warnings:
+        message = (
+            f"Restored version {number} as version {restored.version}, although checks failed: "
+            "sign-in now uses these settings, and may fail until the failed checks are corrected."
+        )
+    else:
+        message = (
+            f"Restored version {number} as version {restored.version}. Sign-in now uses these "
+            "settings."
+        )
+    return PageState(
+        message=message,
+        warnings=list(restored.warnings),
+        warnings_lead="Restored although a check failed:",
+        verification=report,
+        verification_heading=verification_heading(report) if report is not None else None,
     )
-    return _page(request, visit, PageState(message=message))
+
+
+def _restore_rejected(rejected: RestoreRejected) -> PageState:
+    # Only the first result, which names the ways back in, because the report below lists the
+    # failed checks. It names no field, since the fields of the form are not what failed.
+    errors = [ValidationResult((), rejected.results[0].message)]
+    return PageState(
+        errors=errors,
+        verification=rejected.report,
+        verification_heading=verification_heading(rejected.report),
+    )
+
+
+def _restore_confirmation(
+    request: Request, visit: AdminVisit, form: SsoForm, unconfirmed: UnconfirmedRestore
+) -> Response:
+    """Ask whether to restore a version whose checks fail now, naming the ways back in."""
+    state = PageState(
+        verification=unconfirmed.report,
+        verification_heading=verification_heading(unconfirmed.report),
+    )
+    values = page_values(request, visit, state)
+    values.update(
+        {
+            "title": f"Restore version {unconfirmed.number} although checks fail?",
+            "restore_version": unconfirmed.number,
+            "based_on_version": form.based_on_version,
+        }
+    )
+    return render(request, "admin/sso_restore_confirm.html", values)

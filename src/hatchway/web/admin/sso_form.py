@@ -2,8 +2,10 @@
 
 A page never shows the Key, so a form that is shown again (after Verify, a refused Save or the
 confirmation step) would lose a Key the administrator typed. Such a Key is kept in a draft on
-the server (`hatchway.sso.staging`), and the form carries only the draft's id. The Key that an
-action uses is, in this order: the Key typed into the field, the draft's Key, the stored Key.
+the server (`hatchway.sso.staging`), and the form carries only the draft's id. A Key that
+passed the administrator's test sign-in is kept with the test run, so the page loaded again
+offers it for Save by the run's id. The Key that an action uses is, in this order: the Key
+typed into the field, the draft's Key, the tested Key, the stored Key.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class SsoForm:
     based_on_version: str
     confirm_untested: bool
     csrf_token: str
+    confirm_failed_checks: bool = False
+    tested_run: int | None = None
 
     @classmethod
     def read(cls, form: FormData) -> SsoForm:
@@ -50,6 +54,7 @@ class SsoForm:
             return value if isinstance(value, str) else ""
 
         draft = text("draft").strip()
+        tested_run = text("tested_run").strip()
         return cls(
             mode=SsoMode.NONE.value if text("mode") == SsoMode.NONE.value else "OAuth2",
             authority=text("authority"),
@@ -61,6 +66,8 @@ class SsoForm:
             based_on_version=text("based_on_version").strip(),
             confirm_untested=text("confirm_untested") == "1",
             csrf_token=text(csrf.CSRF_FIELD),
+            confirm_failed_checks=text("confirm_failed_checks") == "1",
+            tested_run=int(tested_run) if tested_run.isdigit() and len(tested_run) < 12 else None,
         )
 
     def shown(self) -> dict[str, str]:
@@ -93,6 +100,7 @@ class StagedKey:
 
     key: str | None = field(repr=False)
     draft_id: int | None = None
+    tested_run_id: int | None = None
 
     @property
     def is_new(self) -> bool:
@@ -121,25 +129,49 @@ def _draft_gone() -> ValidationFailed:
     )
 
 
+def _tested_key_gone() -> ValidationFailed:
+    return ValidationFailed.single(
+        "Key",
+        f"The Key that passed your test sign-in is no longer kept, because it is kept for "
+        f"{DRAFT_MINUTES} minutes and until settings are saved; enter it again, or leave the "
+        "field empty to keep the stored Key.",
+    )
+
+
 def staged_key(request: Request, visit: AdminVisit, form: SsoForm) -> StagedKey:
-    """Return the Key to use: the typed one, the draft's, or None for the stored Key."""
+    """Return the Key to use: the typed one, the draft's, the tested one, or None for the stored.
+
+    The tested Key is the one that passed the administrator's own test sign-in; the form
+    carries only the test run's id.
+    """
     if form.key:
         return StagedKey(form.key)
-    if form.draft_id is None:
+    if form.draft_id is None and form.tested_run is None:
         return StagedKey(None)
     context = get_context(request)
     with context.database.read() as session:
         environment = environments.get_environment(session, visit.environment.name)
-        draft = staging.find_draft(
-            session, environment, form.draft_id, visit.user_id, context.now()
-        )
-        sealed = draft.key_sealed if draft is not None else None
+        if form.draft_id is not None:
+            draft = staging.find_draft(
+                session, environment, form.draft_id, visit.user_id, context.now()
+            )
+            sealed = draft.key_sealed if draft is not None else None
+            missing = _draft_gone()
+        else:
+            run = staging.find_tested_key(
+                session, environment, visit.user_id, context.now(), form.tested_run
+            )
+            sealed = run.key_sealed if run is not None else None
+            missing = _tested_key_gone()
     if sealed is None:
-        raise _draft_gone()
+        raise missing
     try:
-        return StagedKey(context.keyring.unseal(sealed), form.draft_id)
+        key = context.keyring.unseal(sealed)
     except SealingError:
-        raise _draft_gone() from None
+        raise missing from None
+    if form.draft_id is not None:
+        return StagedKey(key, draft_id=form.draft_id)
+    return StagedKey(key, tested_run_id=form.tested_run)
 
 
 def oauth2_input(form: SsoForm, key: StagedKey) -> OAuth2Input:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from hatchway.context import get_context
-from hatchway.db.models import Environment
+from hatchway.db.models import Environment, SsoSettings
 from hatchway.environments import service as environments
 from hatchway.errors import ValidationResult
 from hatchway.sso import guard, history, staging
@@ -37,6 +38,7 @@ class PageState:
     errors: list[ValidationResult] = field(default_factory=list)
     notices: list[ValidationResult] = field(default_factory=list)
     warnings: list[ValidationResult] = field(default_factory=list)
+    warnings_lead: str = "Saved although a check failed:"
     message: str | None = None
     verification: VerificationReport | None = None
     verification_heading: str | None = None
@@ -103,6 +105,7 @@ def page_values(request: Request, visit: AdminVisit, state: PageState) -> dict[s
         entries = _history(session, environment)
         tests = staging.recent_tests(session, environment, now)
         ways_in = guard.ways_in(session, environment)
+        tested = _tested_values(session, environment, settings, visit.user_id, now)
         for test in tests:
             session.expunge(test)
 
@@ -117,6 +120,10 @@ def page_values(request: Request, visit: AdminVisit, state: PageState) -> dict[s
             "key_expires_on": expires.isoformat() if expires else "",
             "skip_verification": "",
         }
+        if tested is not None:
+            form.update(mode="OAuth2", authority=tested.authority, client_id=tested.client_id)
+    else:
+        tested = None
     field_errors, general_errors = _group_errors(state.errors)
     return {
         "title": "Single sign-on",
@@ -130,6 +137,7 @@ def page_values(request: Request, visit: AdminVisit, state: PageState) -> dict[s
         "general_errors": general_errors,
         "notices": [notice.message for notice in state.notices],
         "warnings": [warning.message for warning in state.warnings],
+        "warnings_lead": state.warnings_lead,
         "saved_message": state.message,
         "verification": state.verification,
         "verification_heading": state.verification_heading,
@@ -142,10 +150,60 @@ def page_values(request: Request, visit: AdminVisit, state: PageState) -> dict[s
         ),
         "page_path": environment_path(context, visit.environment.name, "AdminPage/SingleSignOn"),
         "draft_minutes": int(staging.STAGED_LIFETIME.total_seconds() // 60),
+        "tested": tested,
     }
 
 
+@dataclass(frozen=True)
+class TestedValues:
+    """Values that passed the administrator's test sign-in and are not saved; the Key stays out."""
+
+    run_id: int
+    authority: str
+    client_id: str
+    tested_at: str
+    kept_until: str
+
+
+def _tested_values(
+    session: Session, environment: Environment, settings: SsoSettings, user_id: int, now: datetime
+) -> TestedValues | None:
+    """Return the values of the user's passed test sign-in to fill the form with, or None.
+
+    None also when the test started before the settings last changed, so that the page does not
+    offer to undo someone's later change, or when its values are the saved ones.
+    """
+    run = staging.find_tested_key(session, environment, user_id, now)
+    if run is None or run.authority is None or run.client_id is None:
+        return None
+    if run.created_at < settings.updated_at or run.values_fingerprint == _saved_values(settings):
+        return None
+    return TestedValues(
+        run.id,
+        run.authority,
+        run.client_id,
+        run.created_at.strftime("%H:%M UTC"),
+        run.expires_at.strftime("%H:%M UTC"),
+    )
+
+
+def _saved_values(settings: SsoSettings) -> str | None:
+    if settings.mode != sso.SsoMode.OAUTH2.value:
+        return None
+    return staging.values_fingerprint(
+        settings.authority, settings.client_id, settings.key_fingerprint, settings.allowed_tenants
+    )
+
+
 def verification_heading(report: VerificationReport) -> str:
+    """Summarize a report in one line: passed, passed with warnings, or which checks failed."""
+    warned = report.warning_names()
+    if report.passed and warned:
+        noun = "check has" if len(warned) == 1 else "checks have"
+        return (
+            f"Verification passed with warnings: every check passed, and {len(warned)} {noun} a "
+            f"warning to read ({', '.join(warned)})."
+        )
     if report.passed:
         return "Verification passed: every check passed."
     failed = report.failed_names()

@@ -161,6 +161,11 @@ def apply_change(
         logger.info("admin.user.not_found environment=%s user=%d", visit.environment.name, user_id)
         return _user_not_found(request, visit, user_id_text)
     except ValidationFailed as failed:
+        if isinstance(failed, environments.LastAdministratorRejected):
+            with context.database.write() as session:
+                environments.record_last_administrator_rejection(
+                    session, failed, actor=visit.actor(request), now=context.now()
+                )
         logger.info(
             "admin.user.change_rejected environment=%s user=%d by=%d fields=%s",
             visit.environment.name,
