@@ -374,16 +374,16 @@ def test_overview_names_last_version_that_worked(
 def test_overview_after_restore_of_version_that_worked(
     server: LiveServer, oidc_provider: OidcProvider, chromium: Browser
 ) -> None:
-    new_environment(server, "tailspin")
-    set_sso(server, "tailspin", registered_sso(server, oidc_provider, "tailspin"))
-    sso_sign_in(chromium, server, "tailspin")
-    set_sso(server, "tailspin", {"Key": "a-wrong-secret-value"})
+    new_environment(server, "restoredgood")
+    set_sso(server, "restoredgood", registered_sso(server, oidc_provider, "restoredgood"))
+    sso_sign_in(chromium, server, "restoredgood")
+    set_sso(server, "restoredgood", {"Key": "a-wrong-secret-value"})
     with server.api() as api:
-        restored = api.post("/tailspin/SingleSignOnSettings/History/1/Restore")
+        restored = api.post("/restoredgood/SingleSignOnSettings/History/1/Restore")
     assert restored.status_code == 200, restored.text
-    page = sign_in(new_isolated_context(chromium), server, "tailspin", ADMIN_EMAIL)
+    page = sign_in(new_isolated_context(chromium), server, "restoredgood", ADMIN_EMAIL)
 
-    page.goto(f"{server.url}/tailspin/AdminPage/")
+    page.goto(f"{server.url}/restoredgood/AdminPage/")
 
     expect(page.locator("#sso-version")).to_have_text("3")
     expect(page.locator("#sso-health")).to_have_text(
