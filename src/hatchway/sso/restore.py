@@ -4,10 +4,11 @@ A restore reads the version in one transaction. It verifies the version's values
 sealed Key, with no transaction open, because the provider may take seconds to respond. It then
 saves in a write transaction that checks `If-Match` again under the row lock.
 
-A version that signed someone in once proves nothing about today: the client may have been
-deleted at the provider, or the secret may have expired. So failed checks count here as they do
-for a PUT. When they fail and no active administrator has a password, `hatchway.sso.guard`
-refuses the restore; otherwise it goes through and the failed checks come back as warnings.
+A version that signed someone in once, or passed a test sign-in, proves nothing about today:
+the client may have been deleted at the provider, or the secret may have expired. So only
+today's checks count. When they fail and no active administrator has a password,
+`hatchway.sso.guard` rejects the restore. Otherwise the restore goes through, and the failed
+checks come back as warnings.
 The Provisioning API and the administration pages both restore through this module.
 """
 
